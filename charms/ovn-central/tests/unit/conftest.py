@@ -1,0 +1,100 @@
+"""ops.testing (Scenario) tests of the ovn-central charm against an in-memory machine.
+
+Import layout: the ovn-chassis tests have files of the same names and a charm module of the same
+name, and both suites must run in one pytest session. So the test modules of this directory are
+imported as `ovn_central_unit_tests.<name>` (a package made here, see `pytest_pycollect_makemodule`)
+and the charm as `ovn_central_charm` (see `fake_machine.py`), whatever pytest's import mode.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+CHARM_DIR = HERE.parents[1]
+REPO = CHARM_DIR.parents[1]
+PACKAGE = "ovn_central_unit_tests"
+
+sys.path[:0] = [str(CHARM_DIR / "src"), str(REPO / "lib")]
+if PACKAGE not in sys.modules:
+    _package = types.ModuleType(PACKAGE, __doc__)
+    _package.__path__ = [str(HERE)]
+    sys.modules[PACKAGE] = _package
+
+from charmed_ovn import paths  # noqa: E402
+from ops import testing  # noqa: E402
+from ovn_central_unit_tests.fake_machine import (  # noqa: E402
+    HOSTNAME,
+    FakeClock,
+    FakeMachine,
+    OVNCentralCharm,
+)
+
+
+class _PackagedModule(pytest.Module):
+    """A test module imported as part of this directory's uniquely named package.
+
+    Importing through the import system (not from a file location) keeps pytest's assertion
+    rewriting, which hooks into it.
+    """
+
+    def _getobj(self):
+        import importlib
+
+        module = importlib.import_module(f"{PACKAGE}.{self.path.stem}")
+        self.config.pluginmanager.consider_module(module)
+        return module
+
+
+def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> pytest.Module:
+    return _PackagedModule.from_parent(parent, path=module_path)
+
+
+def _no_commands(*args, **kwargs):
+    raise AssertionError(f"a unit test tried to run a command on this machine: {args!r}")
+
+
+@pytest.fixture(autouse=True)
+def machine_guard(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any adapter left unfaked fails the test instead of running a command here."""
+    for name in ("run", "check_output", "check_call", "call", "Popen"):
+        monkeypatch.setattr(subprocess, name, _no_commands)
+
+
+@pytest.fixture
+def state_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The charm's state directory (keys, certificates, CSRs), on disk under tmp_path."""
+    monkeypatch.setattr(paths, "STATE_DIR", tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def hostname(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setattr("socket.gethostname", lambda: HOSTNAME)
+    return HOSTNAME
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """The charm's tenacity waits run against a virtual clock: they end at once, never sleep."""
+    fake = FakeClock()
+    fake.install(monkeypatch)
+    return fake
+
+
+@pytest.fixture
+def machine(monkeypatch: pytest.MonkeyPatch, state_dir: Path, hostname: str, clock: FakeClock) -> FakeMachine:
+    """The machine the unit runs on, as the lib's adapters see it."""
+    fake = FakeMachine()
+    fake.install(monkeypatch)
+    return fake
+
+
+@pytest.fixture
+def ctx() -> testing.Context[OVNCentralCharm]:
+    return testing.Context(OVNCentralCharm)

@@ -1,0 +1,350 @@
+"""An in-memory ovn-central machine behind the lib's adapter functions, and state builders.
+
+The charm reaches the machine only through a few functions of `charmed_ovn` (services,
+ovsdb_cluster, clients). `FakeMachine` replaces exactly those, keeps the machine's state
+(packages, systemd units, drop-ins, the two raft databases) and records what the charm did, so
+tests assert on outcomes. Keys, certificates and CSRs are real, written under a temporary
+STATE_DIR by the lib's own pki functions.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import tenacity
+import tenacity.nap
+from charmed_ovn import clients, ovsdb_cluster, paths, pki, services
+from charmed_ovn.ovsdb_cluster import ClusterStatus, Database
+from charmlibs.interfaces.tls_certificates import Certificate, CertificateSigningRequest, PrivateKey
+from cryptography import x509
+from ops import testing
+
+CHARM_SRC = Path(__file__).resolve().parents[2] / "src" / "charm.py"
+CHARM_MODULE = "ovn_central_charm"
+
+
+def _load_charm():
+    """src/charm.py under a name of its own (ovn-chassis has a `charm` module too)."""
+    if CHARM_MODULE not in sys.modules:
+        spec = importlib.util.spec_from_file_location(CHARM_MODULE, CHARM_SRC)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[CHARM_MODULE] = module
+        spec.loader.exec_module(module)
+    return sys.modules[CHARM_MODULE]
+
+
+charm = _load_charm()
+OVNCentralCharm = charm.OVNCentralCharm
+
+APP = "ovn-central"
+UNIT = f"{APP}/0"
+HOSTNAME = "central-0"
+ADDRESS = "10.0.0.10"
+PEER_ADDRESSES = {1: "10.0.0.11", 2: "10.0.0.12", 3: "10.0.0.13"}
+SERVICES = pki.CENTRAL_SERVICES
+
+
+# --- the machine ----------------------------------------------------------------------------------
+
+
+def _unit(name: str) -> str:
+    """systemd's spelling: `hold(["ovn-northd"])` and `is_masked("ovn-northd.service")` agree."""
+    return name if "." in name else f"{name}.service"
+
+
+@dataclass
+class FakeDatabase:
+    """One clustered database file and the server running it."""
+
+    initialised: bool = False
+    cluster_id: str | None = None
+    server_id: str | None = None
+    status: str = "cluster member"  # what cluster/status reports while the server runs
+    role: str = "leader"
+    election_timer_ms: int = 1000  # OVN's default
+    answering: bool = True
+    created_with: str | None = None  # the address create_cluster was given
+    joined: list[tuple[str, list[str]]] = field(default_factory=list)  # (own address, members)
+
+
+class FakeMachine:
+    """What the adapters would do to a real machine, kept in memory and recorded."""
+
+    def __init__(self) -> None:
+        self.installed: set[str] = set()
+        self.masked: set[str] = set()
+        self.active: set[str] = set()
+        self.drop_ins: dict[str, str] = {}
+        self.sources: list[str] = []
+        self.log: list[tuple[str, str]] = []  # (action, subject) in the order they happened
+        self.dbs: dict[str, FakeDatabase] = {"nb": FakeDatabase(), "sb": FakeDatabase()}
+        self.join_status = "cluster member"  # what a server reports once it joined
+        self.northd_answering = True
+        self.timer_changes: list[tuple[str, int]] = []
+        self.wrappers: list[tuple[str, str, Path]] = []
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        for name in (
+            "configure_source", "install_packages", "is_installed", "hold", "release",
+            "is_masked", "is_active", "start", "restart", "write_drop_in",
+        ):
+            monkeypatch.setattr(services, name, getattr(self, name))
+        for name in (
+            "is_initialised", "create_cluster", "join_cluster", "local_server_id",
+            "local_cluster_id", "cluster_status", "change_election_timer", "northd_state",
+        ):
+            monkeypatch.setattr(ovsdb_cluster, name, getattr(self, name))
+        monkeypatch.setattr(clients, "install_wrappers", self.install_wrappers)
+
+    # --- preset states ---
+
+    def running_member(self, role: str = "leader", timer_ms: int = 16000) -> FakeMachine:
+        """An installed unit already serving both clusters (as after an earlier hook)."""
+        self.installed.add("ovn-central")
+        for short, db in self.dbs.items():
+            db.initialised, db.role, db.election_timer_ms = True, role, timer_ms
+            db.cluster_id, db.server_id = f"{short}-cluster", f"{short}-server-0"
+        self.active |= {
+            "ovn-ovsdb-server-nb.service", "ovn-ovsdb-server-sb.service", "ovn-northd.service",
+            "ovn-central.service",
+        }
+        return self
+
+    def actions(self, action: str) -> list[str]:
+        return [subject for done, subject in self.log if done == action]
+
+    # --- services ---
+
+    def configure_source(self, source: str) -> bool:
+        self.sources.append(source)
+        return False
+
+    def install_packages(self, packages: list[str]) -> None:
+        for package in packages:
+            if package not in self.installed:
+                self.installed.add(package)
+                self.log.append(("install", package))
+
+    def is_installed(self, package: str) -> bool:
+        return package in self.installed
+
+    def hold(self, units: list[str]) -> None:
+        for unit in map(_unit, units):
+            self.masked.add(unit)
+            self.active.discard(unit)
+            self.log.append(("hold", unit))
+
+    def release(self, units: list[str]) -> None:
+        for unit in map(_unit, units):
+            self.masked.discard(unit)
+            self.active.add(unit)
+            self.log.append(("release", unit))
+
+    def is_masked(self, unit: str) -> bool:
+        return _unit(unit) in self.masked
+
+    def is_active(self, unit: str) -> bool:
+        return _unit(unit) in self.active
+
+    def start(self, unit: str) -> None:
+        if _unit(unit) not in self.active:
+            self.active.add(_unit(unit))
+            self.log.append(("start", _unit(unit)))
+
+    def restart(self, unit: str) -> None:
+        self.active.add(_unit(unit))
+        self.log.append(("restart", _unit(unit)))
+
+    def write_drop_in(self, unit: str, content: str) -> bool:
+        changed = self.drop_ins.get(_unit(unit)) != content
+        self.drop_ins[_unit(unit)] = content
+        if changed:
+            self.log.append(("drop-in", _unit(unit)))
+        return changed
+
+    # --- ovsdb_cluster ---
+
+    def is_initialised(self, db: Database) -> bool:
+        return self.dbs[db.short].initialised
+
+    def create_cluster(self, db: Database, address: str) -> None:
+        fake = self.dbs[db.short]
+        assert not fake.initialised, "create-cluster over an existing database"
+        fake.initialised, fake.created_with = True, address
+        fake.cluster_id, fake.server_id = f"{db.short}-cluster", f"{db.short}-server-0"
+        fake.status, fake.role = "cluster member", "leader"
+        self.log.append(("create-cluster", db.short))
+
+    def join_cluster(self, db: Database, address: str, member_addresses: list[str]) -> None:
+        fake = self.dbs[db.short]
+        assert not fake.initialised, "join-cluster over an existing database"
+        fake.initialised = True
+        fake.joined.append((address, list(member_addresses)))
+        fake.server_id = f"{db.short}-server-joined"
+        fake.status, fake.role = self.join_status, "follower"
+        self.log.append(("join-cluster", db.short))
+
+    def local_server_id(self, db: Database) -> str | None:
+        fake = self.dbs[db.short]
+        return fake.server_id if fake.initialised else None
+
+    def local_cluster_id(self, db: Database) -> str | None:
+        fake = self.dbs[db.short]
+        return fake.cluster_id if fake.initialised else None
+
+    def cluster_status(self, db: Database) -> ClusterStatus | None:
+        fake = self.dbs[db.short]
+        if not (fake.initialised and fake.answering and self.is_active(db.unit)):
+            return None
+        return ClusterStatus(
+            cluster_id=fake.cluster_id or "",
+            server_id=fake.server_id or "",
+            address=f"ssl:{ADDRESS}:{db.raft_port}",
+            status=fake.status,
+            role=fake.role,
+            leader="self" if fake.role == "leader" else "other",
+            election_timer_ms=fake.election_timer_ms,
+        )
+
+    def change_election_timer(self, db: Database, timer_ms: int) -> None:
+        fake = self.dbs[db.short]
+        assert fake.role == "leader", "only the raft leader can change the election timer"
+        assert timer_ms <= 2 * fake.election_timer_ms, "raft refuses more than doubling"
+        self.timer_changes.append((db.short, timer_ms))
+        fake.election_timer_ms = timer_ms
+
+    def northd_state(self) -> str | None:
+        if self.northd_answering and self.is_active("ovn-northd"):
+            return "active"
+        return None
+
+    # --- clients ---
+
+    def install_wrappers(self, nb_remotes: str, sb_remotes: str, files: paths.CharmFiles) -> bool:
+        self.wrappers.append((nb_remotes, sb_remotes, files.root))
+        return True
+
+
+class FakeClock:
+    """A virtual clock for tenacity: `sleep` moves time on instead of waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        self.slept += seconds
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(tenacity, "time", self)
+        monkeypatch.setattr(tenacity.nap, "time", self)
+
+
+# --- certificates and state builders --------------------------------------------------------------
+
+
+def new_ca() -> tuple[Certificate, str]:
+    return pki.generate_ca()
+
+
+def network(endpoint: str, address: str) -> testing.Network:
+    return testing.Network(endpoint, [testing.BindAddress([testing.Address(address)])])
+
+
+def networks(address: str = ADDRESS) -> set[testing.Network]:
+    """Every endpoint of the unit in one space."""
+    return {network(endpoint, address) for endpoint in ("cluster", "ovsdb", "ovsdb-cms", "certificates")}
+
+
+def service_csrs(hostname: str, address: str) -> dict[str, str]:
+    """What a (remote) central unit publishes: one CSR per service, each with its own key."""
+    csrs = {}
+    for service in SERVICES:
+        key = pki.generate_private_key()
+        csrs[service] = str(pki.make_csr(pki.service_request(hostname, service, [address]), key))
+    return csrs
+
+
+def peer_data(hostname: str, address: str, *, csrs: bool = True, member: bool = False) -> dict[str, str]:
+    """A peer unit's databag."""
+    data = {"address": address, "hostname": hostname}
+    if csrs:
+        data["csrs"] = json.dumps(service_csrs(hostname, address), sort_keys=True)
+    if member:
+        data.update({"nb-server-id": f"nb-{hostname}", "sb-server-id": f"sb-{hostname}"})
+    return data
+
+
+def sign_csrs(csrs_json: str, ca: Certificate, ca_key: str) -> dict[str, str]:
+    """Sign a unit's published `csrs` as the leader would."""
+    return {
+        service: str(pki.sign(CertificateSigningRequest.from_string(pem), ca, ca_key))
+        for service, pem in json.loads(csrs_json).items()
+    }
+
+
+def issue_local_certificates(ca: Certificate, ca_key: str, address: str = ADDRESS) -> dict[str, str]:
+    """Certificates for this unit's keys (created on disk now, where the charm keeps them)."""
+    files = paths.charm_files(APP)
+    issued = {}
+    for service in SERVICES:
+        key = pki.load_or_create_key(files.private_key(service))
+        csr = pki.make_csr(pki.service_request(HOSTNAME, service, [address]), key)
+        issued[service] = str(pki.sign(csr, ca, ca_key))
+    return issued
+
+
+def member_app_data(ca: Certificate, ca_key: str, *, cluster_ids: bool = True) -> dict[str, str]:
+    """Peer app data of a formed cluster in which this unit holds valid certificates."""
+    data = {
+        "ca-certificate": str(ca),
+        "certificates": json.dumps({UNIT: issue_local_certificates(ca, ca_key)}, sort_keys=True),
+    }
+    if cluster_ids:
+        data.update({"nb-cluster-id": "nb-cluster", "sb-cluster-id": "sb-cluster"})
+    return data
+
+
+def ca_secret(ca: Certificate, ca_key: str) -> testing.Secret:
+    return testing.Secret(
+        {"certificate": str(ca), "private-key": ca_key}, label="ovn-ca", owner="app"
+    )
+
+
+def all_databag_values(state: testing.State) -> list[str]:
+    """Every value of every databag of every relation in `state`."""
+    values: list[str] = []
+    for relation in state.relations:
+        bags = [relation.local_app_data, relation.local_unit_data]
+        if isinstance(relation, testing.PeerRelation):
+            bags += list(relation.peers_data.values())
+        else:
+            bags += [relation.remote_app_data, *relation.remote_units_data.values()]
+        for bag in bags:
+            values += list(bag.values())
+    return values
+
+
+def pem_body_lines(pem: str) -> list[str]:
+    """The base64 lines of a PEM: they survive JSON encoding unchanged, unlike the newlines."""
+    return [line for line in pem.splitlines() if line and not line.startswith("-----")]
+
+
+def x509_certificate(pem: str) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(pem.encode())
+
+
+def key_matches(certificate_pem: str, key_path: Path) -> bool:
+    return Certificate.from_string(certificate_pem).matches_private_key(
+        PrivateKey.from_string(key_path.read_text())
+    )

@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""ovn-chassis: Open vSwitch and ovn-controller, registered as an OVN chassis over TLS."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import socket
+import subprocess
+from dataclasses import dataclass
+
+import ops
+from charmlibs.interfaces.tls_certificates import (
+    CertificateRequestAttributes,
+    KeyAlgorithm,
+    Mode,
+    TLSCertificatesRequiresV4,
+)
+
+from charmed_ovn import chassis, clients, ovsdb_cluster, paths, pki, services
+
+logger = logging.getLogger(__name__)
+
+OVSDB = "ovsdb"
+CERTIFICATES = "certificates"
+
+
+@dataclass(frozen=True)
+class ChassisConfig:
+    """The charm's options, parsed."""
+
+    ovn_source: str
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where the central databases are, as remotes strings."""
+
+    nb: str
+    sb: str
+
+
+class ConfigError(ValueError):
+    """An option has a value the charm cannot use."""
+
+
+class OVNChassisCharm(ops.CharmBase):
+    """Registers the machine as an OVN chassis."""
+
+    def __init__(self, framework: ops.Framework):
+        super().__init__(framework)
+        self.files = paths.charm_files(self.app.name)
+        self.certificates = TLSCertificatesRequiresV4(
+            self,
+            CERTIFICATES,
+            certificate_requests=self._certificate_requests(),
+            mode=Mode.UNIT,
+            key_algorithm=KeyAlgorithm.ECDSA,
+            key_size=384,
+        )
+        for event in [
+            self.on.install,
+            self.on.config_changed,
+            self.on.start,
+            self.on.upgrade_charm,
+            self.on.update_status,
+            self.on[OVSDB].relation_joined,
+            self.on[OVSDB].relation_changed,
+            self.on[OVSDB].relation_departed,
+            self.on[CERTIFICATES].relation_changed,
+            self.certificates.on.certificate_available,
+        ]:
+            framework.observe(event, self._reconcile)
+        framework.observe(self.on.remove, self._on_remove)
+        framework.observe(self.on.collect_unit_status, self._on_collect_unit_status)
+
+    # --- configuration ---------------------------------------------------------------------
+
+    def _config(self) -> ChassisConfig:
+        """The typed configuration; raises ConfigError naming the first invalid option."""
+        source = str(self.config["ovn-source"])
+        try:
+            services.source_line(source)
+        except services.SourceError as e:
+            raise ConfigError(str(e)) from None
+        return ChassisConfig(ovn_source=source)
+
+    @property
+    def _address(self) -> str:
+        binding = self.model.get_binding(OVSDB)
+        assert binding is not None
+        return str(binding.network.bind_address)
+
+    @property
+    def _system_id(self) -> str:
+        """The chassis name: the hostname, which SB RBAC matches against the certificate CN."""
+        return socket.gethostname()
+
+    def _certificate_requests(self) -> list[CertificateRequestAttributes]:
+        return [
+            pki.service_request(self._system_id, service, [self._address])
+            for service in pki.CHASSIS_SERVICES
+        ]
+
+    def _endpoints(self) -> Endpoints | None:
+        """The central endpoints from the ovsdb relation, in either provider's flavour."""
+        relation = self.model.get_relation(OVSDB)
+        if relation is None or relation.app is None:
+            return None
+        app_data = relation.data[relation.app]
+        if app_data.get("db_sb_connection_str") and app_data.get("db_nb_connection_str"):
+            return Endpoints(nb=app_data["db_nb_connection_str"], sb=app_data["db_sb_connection_str"])
+        addresses = [
+            address for unit in relation.units if (address := relation.data[unit].get("bound-address"))
+        ]
+        if not addresses:
+            return None
+        return Endpoints(
+            nb=ovsdb_cluster.connection_string(addresses, paths.NB_PORT),
+            sb=ovsdb_cluster.connection_string(addresses, paths.SB_PORT),
+        )
+
+    # --- reconcile -------------------------------------------------------------------------
+
+    def _reconcile(self, _: ops.EventBase) -> None:
+        try:
+            config = self._config()
+        except ConfigError:
+            return  # collect-status reports it; nothing is changed on an invalid config
+        services.configure_source(config.ovn_source)
+        services.install_packages(chassis.PACKAGES)
+        services.start(f"{chassis.OVS_UNIT}.service")
+        endpoints = self._endpoints()
+        if endpoints is None or not self._install_certificates():
+            return
+        settings = chassis.ChassisSettings(
+            system_id=self._system_id,
+            sb_remotes=endpoints.sb,
+            encap_ip=self._address,
+            datapath_type=chassis.datapath_type(chassis.kernel_has_openvswitch()),
+        )
+        with chassis.open_vswitch() as ovs:
+            chassis.apply_settings(ovs, settings, self.files)
+        services.start(f"{chassis.CONTROLLER_UNIT}.service")
+        clients.install_wrappers(endpoints.nb, endpoints.sb, self.files)
+
+    def _install_certificates(self) -> bool:
+        """Write the key, certificates and CA from the provider; False until all are assigned."""
+        assigned = {}
+        for request in self._certificate_requests():
+            provider_certificate, key = self.certificates.get_assigned_certificate(request)
+            if provider_certificate is None or key is None:
+                return False
+            assigned[request.organizational_unit] = (provider_certificate, key)
+        for service, (provider_certificate, key) in assigned.items():
+            assert service is not None
+            pki.write_file(self.files.private_key(service), str(key))
+            pki.write_file(self.files.certificate(service), str(provider_certificate.certificate), mode=0o644)
+            pki.write_file(self.files.ca_cert, str(provider_certificate.ca), mode=0o644)
+        return True
+
+    def _on_remove(self, _: ops.RemoveEvent) -> None:
+        """Leave the Southbound database and take away everything this unit set up."""
+        if services.is_active(f"{chassis.CONTROLLER_UNIT}.service"):
+            # `exit` without --restart makes ovn-controller delete its Chassis record.
+            subprocess.run(
+                ["ovn-appctl", "-t", chassis.CONTROLLER_UNIT, "exit"], check=False, timeout=30
+            )
+        services.stop_and_disable(f"{chassis.CONTROLLER_UNIT}.service")
+        if services.is_active(f"{chassis.OVS_UNIT}.service"):
+            with chassis.open_vswitch() as ovs:
+                ovs.delete_bridge(chassis.INTEGRATION_BRIDGE)
+                ovs.remove_external_ids(chassis.MANAGED_KEYS)
+                ovs.clear_ssl()
+        clients.remove_wrappers(self.files)
+        shutil.rmtree(self.files.root, ignore_errors=True)
+
+    # --- status ----------------------------------------------------------------------------
+
+    def _on_collect_unit_status(self, event: ops.CollectStatusEvent) -> None:
+        try:
+            self._config()
+        except ConfigError as e:
+            event.add_status(ops.BlockedStatus(str(e)))
+            return
+        event.add_status(self._workload_status())
+
+    def _workload_status(self) -> ops.StatusBase:
+        if not all(services.is_installed(package) for package in chassis.PACKAGES):
+            return ops.MaintenanceStatus("installing Open vSwitch and ovn-controller")
+        if self.model.get_relation(CERTIFICATES) is None:
+            return ops.BlockedStatus("missing relation to a certificates provider")
+        if self.model.get_relation(OVSDB) is None:
+            return ops.BlockedStatus("missing ovsdb relation to ovn-central")
+        endpoints = self._endpoints()
+        if endpoints is None:
+            return ops.WaitingStatus("waiting for the Southbound endpoints from ovn-central")
+        if not self.files.certificate(pki.CONTROLLER_SERVICE).exists():
+            return ops.WaitingStatus("waiting for certificates from the certificates provider")
+        if not chassis.controller_connected():
+            return ops.WaitingStatus("ovn-controller is not connected to the Southbound database")
+        if not chassis.chassis_registered(self._system_id, endpoints.sb, self.files):
+            return ops.WaitingStatus("waiting for the chassis to appear in the Southbound database")
+        message = f"chassis {self._system_id} registered"
+        if not chassis.kernel_has_openvswitch():
+            message += " (userspace datapath: the kernel has no openvswitch module)"
+        return ops.ActiveStatus(message)
+
+
+if __name__ == "__main__":  # pragma: nocover
+    ops.main(OVNChassisCharm)

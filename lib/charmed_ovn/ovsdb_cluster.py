@@ -1,0 +1,260 @@
+"""The OVN Northbound and Southbound raft clusters and ovn-northd on a central unit.
+
+The charm creates or joins each clustered database itself (ovn-ctl can only join through one
+remote; joining through every known member survives a member being down), then lets the
+distribution's units run the servers with a drop-in command line: TLS-only listeners bound to the
+unit's address, raft over TLS, no schema conversion behind the operator's back.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from charmed_ovn import paths, pki, services
+
+NORTHD_UNIT = "ovn-northd"
+CENTRAL_UNIT = "ovn-central"
+# Every unit the ovn-central package would start with default (standalone) settings.
+PACKAGE_UNITS = ["ovn-central", "ovn-ovsdb-server-nb", "ovn-ovsdb-server-sb", "ovn-northd"]
+MIN_ELECTION_TIMER_S = 1
+MAX_ELECTION_TIMER_S = 60
+
+
+@dataclass(frozen=True)
+class Database:
+    """One of OVN's two clustered databases and everything the charm needs to run it."""
+
+    name: str  # schema name, e.g. OVN_Northbound
+    short: str  # nb | sb, as ovn-ctl spells its options
+    service: str  # certificate service name
+    client_port: int
+    raft_port: int
+
+    @property
+    def unit(self) -> str:
+        return f"ovn-ovsdb-server-{self.short}"
+
+    @property
+    def file(self) -> Path:
+        return paths.OVN_DB_DIR / f"ovn{self.short}_db.db"
+
+    @property
+    def schema(self) -> Path:
+        return paths.OVN_SCHEMA_DIR / f"ovn-{self.short}.ovsschema"
+
+    @property
+    def control_socket(self) -> Path:
+        return paths.OVN_RUN_DIR / f"ovn{self.short}_db.ctl"
+
+    @property
+    def socket(self) -> Path:
+        return paths.OVN_RUN_DIR / f"ovn{self.short}_db.sock"
+
+
+NB = Database("OVN_Northbound", "nb", pki.NB_SERVICE, paths.NB_PORT, paths.NB_RAFT_PORT)
+SB = Database("OVN_Southbound", "sb", pki.SB_SERVICE, paths.SB_PORT, paths.SB_RAFT_PORT)
+DATABASES = (NB, SB)
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    """What `cluster/status` says about the local raft server."""
+
+    cluster_id: str
+    server_id: str
+    address: str
+    status: str
+    role: str
+    leader: str
+    election_timer_ms: int
+    servers: dict[str, str] = field(default_factory=dict)  # server id -> raft address
+
+
+def format_address(address: str) -> str:
+    """An address as OVSDB remotes spell it: IPv6 in brackets."""
+    return f"[{address}]" if ipaddress.ip_address(address).version == 6 else address
+
+
+def remote(address: str, port: int, proto: str = "ssl") -> str:
+    """One OVSDB remote, e.g. ssl:10.0.0.1:6642."""
+    return f"{proto}:{format_address(address)}:{port}"
+
+
+def connection_string(addresses: list[str], port: int) -> str:
+    """Comma-separated SSL remotes, in a stable order, as clients and the ovsdb relation want."""
+    return ",".join(remote(address, port) for address in sorted(addresses, key=_address_key))
+
+
+def _address_key(address: str) -> tuple[int, int]:
+    parsed = ipaddress.ip_address(address)
+    return parsed.version, int(parsed)
+
+
+def server_argv(db: Database, address: str, files: paths.CharmFiles) -> list[str]:
+    """The ovsdb-server command line for one clustered database, through ovn-ctl."""
+    short = db.short
+    return [
+        str(paths.OVN_CTL),
+        f"run_{short}_ovsdb",
+        f"--db-{short}-cluster-local-addr={format_address(address)}",
+        f"--db-{short}-cluster-local-proto=ssl",
+        f"--db-{short}-cluster-local-port={db.raft_port}",
+        f"--db-{short}-create-insecure-remote=no",
+        f"--db-{short}-use-remote-in-db=no",
+        f"--ovn-{short}-db-ssl-key={files.private_key(db.service)}",
+        f"--ovn-{short}-db-ssl-cert={files.certificate(db.service)}",
+        f"--ovn-{short}-db-ssl-ca-cert={files.ca_cert}",
+        "--db-cluster-schema-upgrade=no",
+        "--",
+        # Listeners are spelled port first: pssl:PORT:IP.
+        f"--remote=pssl:{db.client_port}:{format_address(address)}",
+    ]
+
+
+def northd_argv(member_addresses: list[str], files: paths.CharmFiles) -> list[str]:
+    """The ovn-northd command line: it talks to every central member over TLS."""
+    return [
+        str(paths.OVN_CTL),
+        "start_northd",
+        "--ovn-manage-ovsdb=no",
+        "--no-monitor",
+        f"--ovn-northd-nb-db={connection_string(member_addresses, NB.client_port)}",
+        f"--ovn-northd-sb-db={connection_string(member_addresses, SB.client_port)}",
+        f"--ovn-northd-ssl-key={files.private_key(pki.NORTHD_SERVICE)}",
+        f"--ovn-northd-ssl-cert={files.certificate(pki.NORTHD_SERVICE)}",
+        f"--ovn-northd-ssl-ca-cert={files.ca_cert}",
+    ]
+
+
+# The package's ExecStop omits --ovn-manage-ovsdb=no, so stopping (or restarting) ovn-northd would
+# also stop both database servers.
+NORTHD_STOP_ARGV = [str(paths.OVN_CTL), "stop_northd", "--ovn-manage-ovsdb=no", "--no-monitor"]
+
+
+_SERVER_LINE = re.compile(r"^\s+(?P<sid>[0-9a-f]+) \((?P=sid) at (?P<address>\S+)\)")
+
+
+def parse_cluster_status(text: str) -> ClusterStatus:
+    """Parse the output of `ovn-appctl -t <ctl> cluster/status <DB>`."""
+    fields: dict[str, str] = {}
+    servers: dict[str, str] = {}
+    in_servers = False
+    for line in text.splitlines():
+        if line.startswith("Servers:"):
+            in_servers = True
+            continue
+        if in_servers:
+            if match := _SERVER_LINE.match(line):
+                servers[match["sid"]] = match["address"]
+                continue
+            in_servers = False
+        key, sep, value = line.partition(": ")
+        if sep and not line.startswith(" "):
+            fields[key.strip()] = value.strip()
+    cluster_id = fields.get("Cluster ID", "")
+    return ClusterStatus(
+        # "not yet known" while a joining server has not heard from the cluster
+        cluster_id="" if cluster_id.startswith("not yet") else cluster_id.split(" ")[0],
+        server_id=fields.get("Server ID", "").split(" ")[0],
+        address=fields.get("Address", ""),
+        status=fields.get("Status", ""),
+        role=fields.get("Role", ""),
+        leader=fields.get("Leader", ""),
+        # "1000 (changing to 2000)" while a change is in flight: the current value counts
+        election_timer_ms=int((fields.get("Election timer") or "0").split()[0]),
+        servers=servers,
+    )
+
+
+def next_election_timer(current_ms: int, target_ms: int) -> int | None:
+    """The next value on the way to `target_ms`: raft accepts at most doubling per change."""
+    if current_ms <= 0 or current_ms == target_ms:
+        return None
+    if target_ms > current_ms:
+        return min(target_ms, current_ms * 2)
+    return max(target_ms, (current_ms + 1) // 2)
+
+
+# --- machine adapters ---------------------------------------------------------------------------
+
+
+def _run(argv: list[str], timeout: float = 30) -> str:
+    return subprocess.run(argv, capture_output=True, text=True, check=True, timeout=timeout).stdout
+
+
+def is_initialised(db: Database) -> bool:
+    """Whether this unit already created or joined `db` (its file exists)."""
+    return db.file.exists()
+
+
+def create_cluster(db: Database, address: str) -> None:
+    """Start a new one-member cluster for `db`, raft on this unit's address."""
+    db.file.parent.mkdir(parents=True, exist_ok=True)
+    _run(["ovsdb-tool", "create-cluster", str(db.file), str(db.schema), remote(address, db.raft_port)])
+
+
+def join_cluster(db: Database, address: str, member_addresses: list[str]) -> None:
+    """Prepare `db` to join the existing cluster through every known member."""
+    db.file.parent.mkdir(parents=True, exist_ok=True)
+    remotes = [remote(member, db.raft_port) for member in sorted(member_addresses, key=_address_key)]
+    _run(["ovsdb-tool", "join-cluster", str(db.file), db.name, remote(address, db.raft_port), *remotes])
+
+
+def local_server_id(db: Database) -> str | None:
+    """The raft server id (a UUID) of the local database file, if it exists."""
+    if not db.file.exists():
+        return None
+    return _run(["ovsdb-tool", "db-sid", str(db.file)]).strip() or None
+
+
+def local_cluster_id(db: Database) -> str | None:
+    """The raft cluster id recorded in the local database file; None until the join completes."""
+    if not db.file.exists():
+        return None
+    result = subprocess.run(
+        ["ovsdb-tool", "db-cid", str(db.file)], capture_output=True, text=True, check=False
+    )
+    return result.stdout.strip() or None
+
+
+def cluster_status(db: Database) -> ClusterStatus | None:
+    """The running server's raft status; None when the server does not answer."""
+    result = subprocess.run(
+        ["ovn-appctl", "-t", str(db.control_socket), "cluster/status", db.name],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=10,
+    )
+    return parse_cluster_status(result.stdout) if result.returncode == 0 else None
+
+
+def change_election_timer(db: Database, timer_ms: int) -> None:
+    """Ask the raft leader to change the election timer (one step)."""
+    _run(["ovn-appctl", "-t", str(db.control_socket), "cluster/change-election-timer", db.name, str(timer_ms)])
+
+
+def northd_state() -> str | None:
+    """`active`, `standby` or `paused`; None when ovn-northd does not answer."""
+    result = subprocess.run(
+        ["ovn-appctl", "-t", NORTHD_UNIT, "status"], capture_output=True, text=True, check=False, timeout=10
+    )
+    if result.returncode != 0:
+        return None
+    return result.stdout.strip().removeprefix("Status:").strip() or None
+
+
+def configure_server(db: Database, address: str, files: paths.CharmFiles) -> bool:
+    """Install the server's drop-in; return whether it changed."""
+    drop_in = services.render_exec_drop_in(server_argv(db, address, files))
+    return services.write_drop_in(f"{db.unit}.service", drop_in)
+
+
+def configure_northd(member_addresses: list[str], files: paths.CharmFiles) -> bool:
+    """Install ovn-northd's drop-in; return whether it changed."""
+    drop_in = services.render_exec_drop_in(northd_argv(member_addresses, files), NORTHD_STOP_ARGV)
+    return services.write_drop_in(f"{NORTHD_UNIT}.service", drop_in)

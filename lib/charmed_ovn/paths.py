@@ -1,0 +1,58 @@
+"""Every file path and port the bundle uses, in one place."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+STATE_DIR = Path("/var/lib/charmed-ovn")
+OVN_RUN_DIR = Path("/var/run/ovn")
+OVN_DB_DIR = Path("/var/lib/ovn")
+OVN_SCHEMA_DIR = Path("/usr/share/ovn")
+OVN_CTL = Path("/usr/share/ovn/scripts/ovn-ctl")
+SYSTEMD_DIR = Path("/etc/systemd/system")
+WRAPPER_DIR = Path("/usr/local/bin")
+
+NB_PORT = 6641
+SB_PORT = 6642
+NB_RAFT_PORT = 6643
+SB_RAFT_PORT = 6644
+
+
+@dataclass(frozen=True)
+class CharmFiles:
+    """The files one application's unit keeps on its machine.
+
+    Each application has its own directory, so that ovn-central and ovn-chassis units on the same
+    machine never overwrite each other's keys.
+    """
+
+    root: Path
+
+    @property
+    def pki(self) -> Path:
+        return self.root / "pki"
+
+    @property
+    def ca_cert(self) -> Path:
+        return self.pki / "cacert.pem"
+
+    @property
+    def client_env(self) -> Path:
+        """Endpoints and client certificate for the client tool wrappers."""
+        return self.root / "client.env"
+
+    def certificate(self, service: str) -> Path:
+        """PEM certificate of one OVN service (MicroOVN's file names)."""
+        return self.pki / f"{service}-cert.pem"
+
+    def private_key(self, service: str) -> Path:
+        """PEM private key of one OVN service; mode 0600."""
+        return self.pki / f"{service}-privkey.pem"
+
+    def csr(self, service: str) -> Path:
+        """The certificate signing request last sent for one OVN service."""
+        return self.pki / f"{service}.csr"
+
+
+def charm_files(app: str) -> CharmFiles:
+    """Where the units of application `app` keep their state on a machine."""
+    return CharmFiles(STATE_DIR / app)

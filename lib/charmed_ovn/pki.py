@@ -1,0 +1,247 @@
+"""Certificates: the CA, service keys and requests, signing, and the PEM files OVN reads.
+
+Keys are ECDSA P-384 as MicroOVN's. Unlike MicroOVN, leaf certificates carry SANs (the unit's
+hostname and addresses), key usage and extended key usage (server and client: every OVN daemon is
+both, e.g. raft peers dial each other with the same certificate).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from charmlibs.interfaces.tls_certificates import (
+    Certificate,
+    CertificateRequestAttributes,
+    CertificateSigningRequest,
+    KeyAlgorithm,
+    PrivateKey,
+)
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+CA_VALIDITY = timedelta(days=3650)
+LEAF_VALIDITY = timedelta(days=730)
+ORGANIZATION = "Charmed OVN"
+CA_COMMON_NAME = "Charmed OVN CA"
+
+# Services that hold a certificate, as MicroOVN names them.
+NB_SERVICE = "ovnnb"
+SB_SERVICE = "ovnsb"
+NORTHD_SERVICE = "ovn-northd"
+CONTROLLER_SERVICE = "ovn-controller"
+CLIENT_SERVICE = "client"
+CENTRAL_SERVICES = (NB_SERVICE, SB_SERVICE, NORTHD_SERVICE, CLIENT_SERVICE)
+CHASSIS_SERVICES = (CONTROLLER_SERVICE, CLIENT_SERVICE)
+
+
+@dataclass(frozen=True)
+class IssuedCertificate:
+    """A certificate with the CA that signed it, as a service needs them on disk."""
+
+    certificate: str
+    ca: str
+
+
+def generate_private_key() -> PrivateKey:
+    """A new ECDSA P-384 key."""
+    return PrivateKey.generate(key_size=384, key_algorithm=KeyAlgorithm.ECDSA)
+
+
+def generate_ca() -> tuple[Certificate, str]:
+    """A new self-signed P-384 CA, valid for ten years, and its key as PKCS#8 PEM."""
+    key = generate_private_key()
+    attributes = CertificateRequestAttributes(
+        common_name=CA_COMMON_NAME,
+        organization=ORGANIZATION,
+        is_ca=True,
+        add_unique_id_to_subject_name=False,
+    )
+    return Certificate.generate_self_signed_ca(attributes, key, CA_VALIDITY), str(key)
+
+
+def service_request(
+    hostname: str, service: str, addresses: list[str]
+) -> CertificateRequestAttributes:
+    """What a service's certificate must say: CN = hostname (SB RBAC matches it), OU = service."""
+    return CertificateRequestAttributes(
+        common_name=hostname,
+        organization=ORGANIZATION,
+        organizational_unit=service,
+        sans_dns=frozenset({hostname}),
+        sans_ip=frozenset(addresses) or None,
+        add_unique_id_to_subject_name=False,
+    )
+
+
+def make_csr(attributes: CertificateRequestAttributes, key: PrivateKey) -> CertificateSigningRequest:
+    """A CSR for the given attributes, signed with the service's own key."""
+    return CertificateSigningRequest.generate(attributes, key)
+
+
+def _signature_hash(key: object) -> hashes.HashAlgorithm | None:
+    if isinstance(key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):
+        return None
+    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.key_size >= 384:
+        return hashes.SHA384()
+    return hashes.SHA256()
+
+
+def _authority_key_identifier(ca: x509.Certificate) -> x509.AuthorityKeyIdentifier:
+    try:
+        ski = ca.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+        return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
+    except x509.ExtensionNotFound:
+        return x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.public_key())  # type: ignore[arg-type]
+
+
+def sign(
+    csr: CertificateSigningRequest,
+    ca: Certificate,
+    ca_key: str,
+    validity: timedelta = LEAF_VALIDITY,
+    now: datetime | None = None,
+) -> Certificate:
+    """Sign a leaf certificate for `csr`: its subject and SANs, TLS server and client usage.
+
+    `ca_key` is the CA's private key as PEM (any of RSA, ECDSA, Ed25519: a user's CA may be any).
+    """
+    now = now or datetime.now(UTC)
+    request = x509.load_pem_x509_csr(str(csr).encode())
+    ca_cert = x509.load_pem_x509_certificate(str(ca).encode())
+    signing_key = serialization.load_pem_private_key(ca_key.encode(), password=None)
+    public_key = request.public_key()
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(request.subject)
+        .issuer_name(ca_cert.subject)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))  # tolerate small clock skew between units
+        .not_valid_after(now + validity)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_encipherment=isinstance(public_key, rsa.RSAPublicKey),
+                content_commitment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(
+            x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(_authority_key_identifier(ca_cert), critical=False)
+    )
+    try:
+        sans = request.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+        builder = builder.add_extension(sans.value, critical=False)
+    except x509.ExtensionNotFound:
+        pass
+    signed = builder.sign(signing_key, _signature_hash(signing_key))  # type: ignore[arg-type]
+    return Certificate.from_string(signed.public_bytes(serialization.Encoding.PEM).decode())
+
+
+def is_signed_by(certificate: Certificate, ca: Certificate) -> bool:
+    """Whether `ca` directly issued `certificate` (signature checked, not just names)."""
+    cert = x509.load_pem_x509_certificate(str(certificate).encode())
+    issuer = x509.load_pem_x509_certificate(str(ca).encode())
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+    return True
+
+
+def same_public_key(certificate: Certificate, csr: CertificateSigningRequest) -> bool:
+    """Whether a certificate was issued for the key behind `csr`."""
+    cert = x509.load_pem_x509_certificate(str(certificate).encode())
+    request = x509.load_pem_x509_csr(str(csr).encode())
+    der = serialization.Encoding.DER
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    return cert.public_key().public_bytes(der, spki) == request.public_key().public_bytes(der, spki)
+
+
+def fingerprint(pem: str) -> str:
+    """SHA-256 fingerprint of a certificate, as `openssl x509 -fingerprint -sha256` prints it."""
+    der = x509.load_pem_x509_certificate(pem.encode()).public_bytes(serialization.Encoding.DER)
+    digest = hashlib.sha256(der).hexdigest().upper()
+    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+
+
+def needs_signing(
+    csr: CertificateSigningRequest,
+    issued: Certificate | None,
+    ca: Certificate,
+    now: datetime,
+    renew_before: timedelta,
+) -> bool:
+    """Whether the CA must (re)sign `csr`: nothing issued yet, issued for another key or by
+    another CA, or about to expire."""
+    if issued is None:
+        return True
+    if not same_public_key(issued, csr) or not is_signed_by(issued, ca):
+        return True
+    return issued.expiry_time - now <= renew_before
+
+
+# --- files -------------------------------------------------------------------------------------
+
+
+def write_file(path: Path, content: str, mode: int = 0o600) -> bool:
+    """Atomically write `content` unless the file already has it; return whether it changed."""
+    if path.exists() and path.read_text() == content and (path.stat().st_mode & 0o777) == mode:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "w") as stream:
+            stream.write(content)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return True
+
+
+def load_or_create_key(path: Path) -> PrivateKey:
+    """The service key kept in `path` (0600); made here, on first use, and never sent anywhere."""
+    if path.exists():
+        return PrivateKey.from_string(path.read_text())
+    key = generate_private_key()
+    write_file(path, str(key))
+    return key
+
+
+def load_or_create_csr(
+    path: Path, attributes: CertificateRequestAttributes, key: PrivateKey
+) -> CertificateSigningRequest:
+    """The CSR kept in `path`, made again only when the key or the requested attributes changed
+    (a fresh CSR on every hook would look like a new request to the CA each time)."""
+    if path.exists():
+        csr = CertificateSigningRequest.from_string(path.read_text())
+        if csr.matches_private_key(key) and (
+            CertificateRequestAttributes.from_csr(csr, is_ca=False) == attributes
+        ):
+            return csr
+    csr = make_csr(attributes, key)
+    write_file(path, str(csr), mode=0o644)
+    return csr

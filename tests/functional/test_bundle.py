@@ -1,0 +1,237 @@
+"""The bundle in the lab: raft over TLS, chassis registered, VM traffic, TLS enforcement,
+the CA key's whereabouts, idempotent hooks, and a clean unit removal (issue 2's acceptance).
+
+Everything is checked with OVN's own tools and real traffic on the lab's machines.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import pytest
+from tenacity import retry, retry_if_result, stop_after_delay, wait_fixed
+
+from charmed_ovn import ovsdb_cluster
+from tests.functional.conftest import Lab
+from tests.lab import machines, paths, vms
+from tests.lab.model import open_model
+
+pytestmark = pytest.mark.lab
+
+CENTRALS = ["ovn-central/0", "ovn-central/1", "ovn-central/2"]
+CHASSIS_PKI = "/var/lib/charmed-ovn/ovn-chassis/pki"
+TRANSFER_BYTES = 10 * 1024 * 1024
+
+
+def model_state(lab: Lab) -> dict:
+    with open_model(lab.model) as model:
+        return json.loads(json.dumps(model.data))
+
+
+def unit_address(state: dict, unit: str) -> str:
+    machine = state["machines"][state["units"][unit]["machine"]]
+    return machines.load_machine(machine["host"]).addresses["lab0"]
+
+
+def central_addresses(state: dict) -> list[str]:
+    return sorted(unit_address(state, unit) for unit in CENTRALS)
+
+
+def test_every_unit_is_active(lab: Lab):
+    state = model_state(lab)
+    statuses = {unit: spec["status"]["name"] for unit, spec in state["units"].items()}
+    assert statuses == {unit: "active" for unit in statuses} and len(statuses) == 6
+    assert "juju-ft-0" in lab.run("status").stdout
+
+
+@pytest.mark.parametrize(("database", "raft_port"), [(ovsdb_cluster.NB, 6643), (ovsdb_cluster.SB, 6644)])
+def test_raft_cluster_has_three_tls_members(lab: Lab, database: ovsdb_cluster.Database, raft_port: int):
+    state = model_state(lab)
+    output = lab.exec(
+        "ovn-central/0", "ovn-appctl", "-t", str(database.control_socket), "cluster/status", database.name
+    ).stdout
+    status = ovsdb_cluster.parse_cluster_status(output)
+    expected = {f"ssl:{address}:{raft_port}" for address in central_addresses(state)}
+    assert set(status.servers.values()) == expected
+    assert status.status == "cluster member"
+
+
+def test_southbound_lists_every_chassis_with_its_geneve_encap(lab: Lab):
+    state = model_state(lab)
+    shown = lab.exec("ovn-central/1", "ovn-sbctl", "show").stdout
+    for unit in ("ovn-chassis/0", "ovn-chassis/1", "ovn-chassis/2"):
+        host = state["machines"][state["units"][unit]["machine"]]["host"]
+        address = unit_address(state, unit)
+        block = re.search(rf'Chassis "?{host}"?\n(.*?)(?=\nChassis|\Z)', shown, re.S)
+        assert block, f"{host} missing from ovn-sbctl show:\n{shown}"
+        assert "Encap geneve" in block.group(1)
+        assert f'ip: "{address}"' in block.group(1)
+
+
+def test_client_tools_work_without_flags_on_a_central_unit(lab: Lab):
+    lab.exec("ovn-central/2", "ovn-nbctl", "show")
+    # --wait=sb returns only once northd has carried the change into the Southbound database.
+    lab.exec("ovn-central/2", "ovn-nbctl", "--wait=sb", "ha-chassis-group-add", "flagless")
+    assert "flagless" in lab.exec("ovn-central/0", "ovn-nbctl", "ha-chassis-group-list").stdout
+    lab.exec("ovn-central/2", "ovn-nbctl", "ha-chassis-group-del", "flagless")
+    assert "Status: active" in "".join(
+        lab.exec(unit, "ovn-appctl", "-t", "ovn-northd", "status").stdout for unit in CENTRALS
+    )
+    assert "br-int" in lab.exec("ovn-central/0", "ovs-vsctl", "list-br").stdout
+
+
+@retry(retry=retry_if_result(lambda ok: not ok), stop=stop_after_delay(30), wait=wait_fixed(0.2))
+def _first_echo(vm: str, address: str) -> bool:
+    return vms.vm_exec(vm, ["ping", "-c", "1", "-W", "1", address]).returncode == 0
+
+
+@retry(retry=retry_if_result(lambda ok: not ok), stop=stop_after_delay(30), wait=wait_fixed(0.2))
+def _listening(vm: str, port: int) -> bool:
+    return f":{port} " in vms.vm_exec(vm, ["ss", "-Hltn"]).stdout
+
+
+def test_vms_on_two_chassis_ping_and_move_10_mb(lab: Lab):
+    lab.run("vm-add", "vm1", "--chassis", "ovn-chassis/0", "--switch", "ls0", "--ip", "172.16.0.1/24")
+    lab.run("vm-add", "vm2", "--chassis", "ovn-chassis/1", "--switch", "ls0", "--ip", "172.16.0.2/24")
+    _first_echo("vm1", "172.16.0.2")  # the first echo may be lost while ARP and flows settle
+    ping = lab.run("vm-exec", "vm1", "--", "ping", "-c", "5", "-i", "0.2", "-W", "2", "172.16.0.2")
+    assert " 0% packet loss" in ping.stdout, ping.stdout
+    receiver = subprocess.Popen(
+        ["ip", "netns", "exec", vms.vm_netns("vm2"), "sh", "-c", "nc -l -p 5001 | sha256sum"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _listening("vm2", 5001)
+        sender = lab.run(
+            "vm-exec", "vm1", "--", "sh", "-c",
+            f"head -c {TRANSFER_BYTES} /dev/urandom | tee /tmp/vm1-payload | nc -N 172.16.0.2 5001 "
+            "&& sha256sum < /tmp/vm1-payload && rm /tmp/vm1-payload",
+            timeout=120,
+        )
+        received, _ = receiver.communicate(timeout=120)
+    finally:
+        receiver.kill()
+    assert received.split()[0] == sender.stdout.split()[0]
+
+
+def _openssl_verify(lab: Lab, address: str, port: int, ca: str) -> subprocess.CompletedProcess[str]:
+    return lab.exec(
+        "ovn-chassis/0", "sh", "-c",
+        f"openssl s_client -connect {address}:{port} -verify_return_error -CAfile {ca} "
+        f"-cert {CHASSIS_PKI}/client-cert.pem -key {CHASSIS_PKI}/client-privkey.pem </dev/null",
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("port", [6641, 6642, 6643, 6644])
+def test_every_central_port_verifies_against_the_cluster_ca(lab: Lab, port: int):
+    for address in central_addresses(model_state(lab)):
+        result = _openssl_verify(lab, address, port, f"{CHASSIS_PKI}/cacert.pem")
+        assert result.returncode == 0 and "Verify return code: 0 (ok)" in result.stdout, result.stdout
+
+
+def test_plaintext_clients_are_refused(lab: Lab):
+    for address in central_addresses(model_state(lab)):
+        for port in (6641, 6642):
+            result = lab.exec("ovn-chassis/0", "ovsdb-client", "--timeout=5", "list-dbs", f"tcp:{address}:{port}", check=False)
+            assert result.returncode != 0 and "OVN_" not in result.stdout
+
+
+def test_client_certificate_from_another_ca_is_refused(lab: Lab):
+    address = central_addresses(model_state(lab))[0]
+    rogue = "/root/rogue"
+    lab.exec(
+        "ovn-chassis/0", "sh", "-c",
+        f"mkdir -p {rogue} && cd {rogue} && "
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:secp384r1 -nodes -keyout ca.key "
+        "-out ca.crt -days 2 -subj /CN=rogue-ca 2>/dev/null && "
+        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:secp384r1 -nodes -keyout c.key -out c.csr "
+        "-subj /CN=rogue 2>/dev/null && "
+        "openssl x509 -req -in c.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out c.crt -days 2 2>/dev/null",
+    )
+    good = lab.exec(
+        "ovn-chassis/0", "ovsdb-client", "--timeout=10", "-p", f"{CHASSIS_PKI}/client-privkey.pem",
+        "-c", f"{CHASSIS_PKI}/client-cert.pem", "-C", f"{CHASSIS_PKI}/cacert.pem", "list-dbs", f"ssl:{address}:6641",
+    )
+    assert "OVN_Northbound" in good.stdout  # the same command with the right certificate works
+    rogue_client = lab.exec(
+        "ovn-chassis/0", "ovsdb-client", "--timeout=5", "-p", f"{rogue}/c.key", "-c", f"{rogue}/c.crt",
+        "-C", f"{CHASSIS_PKI}/cacert.pem", "list-dbs", f"ssl:{address}:6641", check=False,
+    )
+    assert rogue_client.returncode != 0 and "OVN_Northbound" not in rogue_client.stdout
+    lab.exec("ovn-chassis/0", "rm", "-r", rogue)
+
+
+def test_ca_key_lives_only_in_the_juju_secret(lab: Lab):
+    state = model_state(lab)
+    secrets = [s for s in state["secrets"].values() if s["owner"] == "ovn-central" and s["label"] == "ovn-ca"]
+    assert len(secrets) == 1
+    key_pem = secrets[0]["revisions"][str(secrets[0]["latest"])]["private-key"]
+    # A line of the key's base64 body is what any copy (file, log, databag, output) would contain.
+    marker = key_pem.strip().splitlines()[2]
+    assert marker not in json.dumps(state["relations"])
+    for machine in state["machines"].values():
+        upper = paths.LAB_HOME / "machines" / machine["host"] / "upper"
+        found = subprocess.run(["grep", "-rlF", marker, str(upper)], capture_output=True, text=True)
+        assert found.stdout == "", f"CA key material found on {machine['host']}: {found.stdout}"
+    agents_log = (paths.LAB_HOME / "models" / lab.model / "agents.log").read_text()
+    assert marker not in agents_log
+
+
+SERVICES = ["ovn-ovsdb-server-nb", "ovn-ovsdb-server-sb", "ovn-northd", "ovn-controller", "ovs-vswitchd", "ovsdb-server"]
+
+
+def _machine_fingerprint(lab: Lab, unit: str) -> dict[str, str]:
+    """Daemon PIDs and the content of every file the charms manage on the unit's machine."""
+    pids = lab.exec(unit, "systemctl", "show", "-p", "MainPID", "--value", *SERVICES).stdout.split()
+    files = lab.exec(
+        unit, "sh", "-c",
+        "find /var/lib/charmed-ovn /etc/systemd/system/*.d /usr/local/bin -type f | sort | xargs sha256sum; "
+        "ovs-vsctl get Open_vSwitch . external_ids; ovs-vsctl get-ssl",
+    ).stdout
+    return {"pids": " ".join(pids), "files": files}
+
+
+def test_rerunning_every_hook_changes_nothing_and_restarts_no_daemon(lab: Lab):
+    before = {unit: _machine_fingerprint(lab, unit) for unit in ("ovn-central/0", "ovn-central/1", "ovn-central/2")}
+    assert all("0" not in fp["pids"].split() for fp in before.values())
+    databags_before = json.dumps(model_state(lab)["relations"], sort_keys=True)
+    with open_model(lab.model) as model:
+        for unit in model.units:
+            for kind in ("install", "config_changed", "start", "upgrade_charm", "update_status"):
+                model._queue(unit, {"kind": kind})
+            if model.apps[model.app_of(unit)]["leader"] == unit:
+                model._queue(unit, {"kind": "leader_elected"})
+            for rid, relation in model.data["relations"].items():
+                if unit in relation["members"]:
+                    for remote in relation["seen"][unit]:
+                        model._queue(unit, {"kind": "relation_joined", "relation_id": rid, "remote_unit": remote})
+                        model._queue(unit, {"kind": "relation_changed", "relation_id": rid, "remote_unit": remote})
+        queued = sum(len(spec["queue"]) for spec in model.units.values())
+    assert queued >= 60
+    lab.run("wait", "--timeout", "900", timeout=960)
+    after = {unit: _machine_fingerprint(lab, unit) for unit in before}
+    assert after == before
+    assert json.dumps(model_state(lab)["relations"], sort_keys=True) == databags_before
+
+
+def test_removing_a_chassis_unit_leaves_nothing_of_it_behind(lab: Lab):
+    state = model_state(lab)
+    host = state["machines"][state["units"]["ovn-chassis/2"]["machine"]]["host"]
+    lab.run("remove-unit", "ovn-chassis/2")
+    lab.run("wait", "--timeout", "600", timeout=660)
+    assert "ovn-chassis/2" not in model_state(lab)["units"]
+    chassis_names = lab.exec("ovn-central/0", "ovn-sbctl", "--bare", "--columns=name", "list", "Chassis").stdout
+    assert host not in chassis_names.split()
+    assert len(chassis_names.split()) == 2
+    on_machine = "ovn-central/2"  # still on the same machine
+    assert lab.exec(on_machine, "systemctl", "is-active", "ovn-controller", check=False).stdout.strip() != "active"
+    assert "br-int" not in lab.exec(on_machine, "ovs-vsctl", "list-br").stdout.split()
+    ids = lab.exec(on_machine, "ovs-vsctl", "get", "Open_vSwitch", ".", "external_ids").stdout
+    assert "ovn-remote" not in ids and "system-id" not in ids
+    assert lab.exec(on_machine, "ovs-vsctl", "get-ssl").stdout.strip() == ""
+    assert lab.exec(on_machine, "test", "-e", "/var/lib/charmed-ovn/ovn-chassis", check=False).returncode == 1
+    assert "br-phy" in lab.exec(on_machine, "ovs-vsctl", "list-br").stdout  # the host's own network stays

@@ -1,0 +1,292 @@
+"""`python -m tests.lab COMMAND`: the lab's juju-like command line."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay
+
+from tests.lab import machines, vms
+from tests.lab.model import LabError, Model, model_dir, models_dir, open_model, vm_mac
+
+UPDATE_STATUS_INTERVAL_S = 3.0
+
+
+def parse_assignments(items: list[str]) -> dict[str, Any]:
+    """k=v arguments; values parsed as YAML scalars (true, 3, text) like `juju run` does."""
+    result = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise LabError(f"expected key=value, got {item!r}")
+        result[key] = yaml.safe_load(value) if value else ""
+    return result
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    with open_model(args.model, create=True) as model:
+        model.deploy(Path(args.bundle).resolve())
+        print(f"Deployed {args.bundle} to model {args.model!r}: "
+              f"{len(model.data['machines'])} machines, {len(model.units)} units. Run `wait`.")
+    return 0
+
+
+def render_status(model: Model) -> str:
+    lines = [f"Model {model.name}", "", f"{'App':<16}{'Units':<7}{'Status':<10}Message"]
+    for app, spec in sorted(model.apps.items()):
+        lines.append(f"{app:<16}{len(spec['units']):<7}{spec['status']['name']:<10}{spec['status']['message']}")
+    lines += ["", f"{'Unit':<18}{'Workload':<12}{'Machine':<9}{'Address':<13}Message"]
+    for unit in sorted(model.units, key=lambda u: (model.app_of(u), model.unit_number(u))):
+        spec = model.units[unit]
+        machine = model.data["machines"][spec["machine"]]
+        leader = "*" if model.apps[model.app_of(unit)]["leader"] == unit else ""
+        workload = spec["status"]["name"] if model.machine_running(spec["machine"]) else "unknown"
+        message = spec["status"]["message"] if model.machine_running(spec["machine"]) else "agent lost"
+        queued = f" ({len(spec['queue'])} queued)" if spec["queue"] else ""
+        address = machines.load_machine(machine["host"]).addresses.get("lab0", "")
+        lines.append(f"{unit + leader:<18}{workload:<12}{spec['machine']:<9}{address:<13}{message}{queued}")
+    lines += ["", f"{'Machine':<9}{'State':<10}{'Address':<13}Host"]
+    for machine_id, machine in sorted(model.data["machines"].items(), key=lambda m: int(m[0])):
+        address = machines.load_machine(machine["host"]).addresses.get("lab0", "")
+        lines.append(f"{machine_id:<9}{machine['state']:<10}{address:<13}{machine['host']}")
+    return "\n".join(lines)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    with open_model(args.model) as model:
+        print(render_status(model))
+    return 0
+
+
+def settle(model_name: str, timeout: float) -> bool:
+    """Run queued hooks until every unit is active and idle, like `juju wait-for`.
+
+    When nothing is queued but some unit is not active yet, update-status runs on every unit
+    at a short interval, as Juju's update-status hook would (only sooner).
+    """
+
+    def tick() -> str:
+        with open_model(model_name) as model:
+            if model.run_hooks():
+                return "busy"
+            if model.settled():
+                return "settled"
+            if not any(spec["retry_after"] for spec in model.units.values()):
+                model.queue_update_status()
+            return "idle"
+
+    def wait_for(state: Any) -> float:
+        return 0.0 if state.outcome.result() == "busy" else UPDATE_STATUS_INTERVAL_S
+
+    try:
+        for attempt in Retrying(
+            retry=retry_if_result(lambda outcome: outcome != "settled"),
+            stop=stop_after_delay(timeout),
+            wait=wait_for,
+        ):
+            with attempt:
+                outcome = tick()
+            if not attempt.retry_state.outcome.failed:
+                attempt.retry_state.set_result(outcome)
+    except RetryError:
+        return False
+    return True
+
+
+def cmd_wait(args: argparse.Namespace) -> int:
+    ok = settle(args.model, args.timeout)
+    with open_model(args.model) as model:
+        print(render_status(model))
+        if not ok:
+            for unit, spec in model.units.items():
+                if spec["error"]:
+                    print(f"\n{unit} last error:\n{spec['error']}", file=sys.stderr)
+            print(f"\nnot settled after {args.timeout:.0f}s", file=sys.stderr)
+    return 0 if ok else 1
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    with open_model(args.model) as model:
+        if args.app not in model.apps:
+            raise LabError(f"no application {args.app!r}")
+        if not args.values:
+            print(yaml.safe_dump(model.apps[args.app]["config"], sort_keys=True), end="")
+            return 0
+        model.set_config(args.app, {k: str(v) for k, v in parse_assignments(args.values).items()})
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    if not settle(args.model, args.timeout):
+        print("warning: the model has not settled; running the action anyway", file=sys.stderr)
+    with open_model(args.model) as model:
+        unit = model.resolve_unit(args.unit)
+        result = model.run_action(unit, args.action, parse_assignments(args.params))
+    settle(args.model, args.timeout)
+    output: dict[str, Any] = {"unit": unit, "results": result.get("action_results") or {}}
+    if result.get("action_logs"):
+        output["log"] = result["action_logs"]
+    if "action_failed" in result:
+        output["status"] = "failed"
+        output["message"] = result["action_failed"]
+        print(yaml.safe_dump(output, sort_keys=False), end="")
+        return 1
+    output["status"] = "completed"
+    print(yaml.safe_dump(output, sort_keys=False), end="")
+    return 0
+
+
+def cmd_exec(args: argparse.Namespace) -> int:
+    with open_model(args.model) as model:
+        machine = model.machine_of(model.resolve_unit(args.unit))
+    argv = args.command[1:] if args.command[:1] == ["--"] else args.command
+    result = machine.run(argv, timeout=args.timeout)
+    sys.stdout.write(result.stdout)
+    sys.stderr.write(result.stderr)
+    return result.returncode
+
+
+def cmd_add_unit(args: argparse.Namespace) -> int:
+    with open_model(args.model) as model:
+        if args.app not in model.apps:
+            raise LabError(f"no application {args.app!r}")
+        for _ in range(args.num_units):
+            print(f"added {model.add_unit(args.app, args.to)}")
+    return 0
+
+
+def cmd_remove_unit(args: argparse.Namespace) -> int:
+    with open_model(args.model) as model:
+        for name in args.units:
+            model.remove_unit(model.resolve_unit(name))
+    return 0
+
+
+def cmd_kill_machine(args: argparse.Namespace) -> int:
+    with open_model(args.model) as model:
+        model.kill_machine(args.machine)
+    return 0
+
+
+def cmd_restart_machine(args: argparse.Namespace) -> int:
+    with open_model(args.model) as model:
+        model.restart_machine(args.machine)
+    return 0
+
+
+def cmd_vm_add(args: argparse.Namespace) -> int:
+    interface = ipaddress.ip_interface(args.ip)
+    mac = vm_mac(args.name)
+    with open_model(args.model) as model:
+        machine = model.machine_of(model.resolve_unit(args.chassis))
+    # The chassis machine's own client wrappers reach the NB over TLS: the tools as operators use them.
+    create = machine.run(
+        ["ovn-nbctl", "--may-exist", "ls-add", args.switch, "--", "--may-exist", "lsp-add", args.switch,
+         args.name, "--", "lsp-set-addresses", args.name, f"{mac} {interface.ip}"],
+        timeout=60,
+    )
+    if create.returncode != 0:
+        raise LabError(f"cannot create logical switch port {args.name}: {create.stderr.strip()}")
+    vms.vm_add(machine, args.name, mac, str(interface), iface_id=args.name)
+    bound = machine.run(
+        ["ovn-nbctl", f"--timeout={int(args.timeout)}", "wait-until", "Logical_Switch_Port", args.name, "up=true"],
+        timeout=args.timeout + 10,
+    )
+    if bound.returncode != 0:
+        raise LabError(f"port {args.name} did not come up on {machine.name}: {bound.stderr.strip()}")
+    print(f"VM {args.name} ({mac} {interface}) on {machine.name}, switch {args.switch}")
+    return 0
+
+
+def cmd_vm_exec(args: argparse.Namespace) -> int:
+    argv = args.command[1:] if args.command[:1] == ["--"] else args.command
+    result = vms.vm_exec(args.name, argv, timeout=args.timeout)
+    sys.stdout.write(result.stdout)
+    sys.stderr.write(result.stderr)
+    return result.returncode
+
+
+def cmd_destroy(args: argparse.Namespace) -> int:
+    if (model_dir(args.model) / "model.json").exists():
+        with open_model(args.model) as model:
+            hosts = {machine["host"] for machine in model.data["machines"].values()}
+            for vm in vms.list_vms():
+                if vms.vm_machine(vm) in hosts:
+                    vms.vm_delete(vm)
+            model.destroy()
+    if not any(models_dir().glob("*/model.json")):
+        machines.destroy_all()
+    print(f"destroyed model {args.model!r}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m tests.lab", description=__doc__)
+    parser.add_argument("-m", "--model", default="ovn", help="lab model name (default: ovn)")
+    sub = parser.add_subparsers(dest="command_name", required=True)
+
+    p = sub.add_parser("deploy", help="deploy a bundle onto new lab machines")
+    p.add_argument("bundle")
+    p.set_defaults(func=cmd_deploy)
+    sub.add_parser("status", help="applications, units, machines").set_defaults(func=cmd_status)
+    p = sub.add_parser("wait", help="run hooks until every unit is active and idle")
+    p.add_argument("--timeout", type=float, default=900)
+    p.set_defaults(func=cmd_wait)
+    p = sub.add_parser("config", help="show or set application config")
+    p.add_argument("app")
+    p.add_argument("values", nargs="*")
+    p.set_defaults(func=cmd_config)
+    p = sub.add_parser("run", help="run an action; results as YAML, exit 1 on failure")
+    p.add_argument("unit")
+    p.add_argument("action")
+    p.add_argument("params", nargs="*")
+    p.add_argument("--timeout", type=float, default=600)
+    p.set_defaults(func=cmd_run)
+    p = sub.add_parser("exec", help="run a command on a unit's machine")
+    p.add_argument("unit")
+    p.add_argument("command", nargs=argparse.REMAINDER)
+    p.add_argument("--timeout", type=float, default=300)
+    p.set_defaults(func=cmd_exec)
+    p = sub.add_parser("add-unit")
+    p.add_argument("app")
+    p.add_argument("--to", default=None, help="machine id (a new machine when absent)")
+    p.add_argument("-n", "--num-units", type=int, default=1)
+    p.set_defaults(func=cmd_add_unit)
+    p = sub.add_parser("remove-unit")
+    p.add_argument("units", nargs="+")
+    p.set_defaults(func=cmd_remove_unit)
+    p = sub.add_parser("kill-machine", help="cut a machine's power")
+    p.add_argument("machine")
+    p.set_defaults(func=cmd_kill_machine)
+    p = sub.add_parser("restart-machine", help="reboot a machine")
+    p.add_argument("machine")
+    p.set_defaults(func=cmd_restart_machine)
+    p = sub.add_parser("vm-add", help="a VM namespace on a chassis, bound to a logical switch port")
+    p.add_argument("name")
+    p.add_argument("--chassis", required=True, help="chassis unit, e.g. ovn-chassis/0")
+    p.add_argument("--switch", required=True, help="logical switch (created if needed)")
+    p.add_argument("--ip", required=True, help="address/prefix, e.g. 172.16.0.1/24")
+    p.add_argument("--timeout", type=float, default=60)
+    p.set_defaults(func=cmd_vm_add)
+    p = sub.add_parser("vm-exec", help="run a command in a VM namespace")
+    p.add_argument("name")
+    p.add_argument("command", nargs=argparse.REMAINDER)
+    p.add_argument("--timeout", type=float, default=300)
+    p.set_defaults(func=cmd_vm_exec)
+    sub.add_parser("destroy", help="remove the model's machines, VMs and state").set_defaults(func=cmd_destroy)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (LabError, subprocess.TimeoutExpired) as e:
+        print(f"ERROR {e}", file=sys.stderr)
+        return 1

@@ -1,0 +1,780 @@
+"""The lab's stand-in for a Juju controller: one model, its units, and the hooks Juju would run.
+
+A model is a JSON document under LAB_HOME/models/<name>/ (so it survives between CLI invocations):
+machines, applications, units with their event queues, relations with their databags, secrets,
+leadership. Hooks run on the unit's machine through tests/lab/agent.py, one process per hook,
+and at most one hook at a time per machine (Juju's machine lock), machines in parallel. After a
+hook the model records what the charm changed and queues what Juju would queue: relation-changed
+on the other side of a changed databag, secret-changed for consumers, and so on.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import shutil
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.lab import machines, network, paths
+
+JUJU_VERSION = "3.6.0"
+AGENT_PYTHON = "/opt/lab/venv/bin/python"
+AGENT_DIR = "/var/lib/juju/lab"
+HOOK_TIMEOUT_S = 900
+# Spaces the lab offers to bundle `bindings:`, and the machine network each one is.
+SPACES = {"alpha": "lab0", "underlay": "lab1"}
+SPACE_BRIDGES = {"lab0": "br-phy", "lab1": "br-data"}
+DEFAULT_SPACE = "alpha"
+
+
+class LabError(RuntimeError):
+    """A lab command cannot be carried out; the message says why."""
+
+
+def models_dir() -> Path:
+    return paths.LAB_HOME / "models"
+
+
+def model_dir(name: str) -> Path:
+    return models_dir() / name
+
+
+@contextmanager
+def open_model(name: str, *, create: bool = False) -> Iterator[Model]:
+    """Load a model under an exclusive lock and save it when the block ends (also on error)."""
+    directory = model_dir(name)
+    if not create and not (directory / "model.json").exists():
+        raise LabError(f"model {name!r} does not exist: deploy a bundle first")
+    directory.mkdir(parents=True, exist_ok=True)
+    with (directory / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        model = Model.load(name)
+        try:
+            yield model
+        finally:
+            if model.data is not None:
+                model.save()
+
+
+def charm_metadata(charm_dir: Path) -> dict[str, Any]:
+    return yaml.safe_load((charm_dir / "charmcraft.yaml").read_text())
+
+
+def resolve_charm(bundle_dir: Path, charm: str) -> Path:
+    """The charm source for a bundle's `charm:` entry.
+
+    A packed `.charm` file is deployed from the source it is packed from (charms/<name>), because
+    the lab's machines run Debian's Python, not Ubuntu's the .charm's venv is built for.
+    """
+    path = (bundle_dir / charm).resolve()
+    if path.suffix == ".charm":
+        path = paths.REPO_ROOT / "charms" / path.name.split("_")[0]
+    if not (path / "charmcraft.yaml").exists():
+        raise LabError(f"charm {charm!r}: no charm source at {path}")
+    return path
+
+
+def coerce_option(options: dict[str, Any], key: str, value: Any) -> Any:
+    """A config value converted to the option's declared type."""
+    if key not in options:
+        raise LabError(f"unknown option {key!r}; options: {', '.join(sorted(options))}")
+    kind = options[key].get("type", "string")
+    text = str(value)
+    try:
+        if kind == "int":
+            return int(text)
+        if kind == "float":
+            return float(text)
+        if kind == "boolean":
+            if text.lower() not in ("true", "false"):
+                raise ValueError(text)
+            return text.lower() == "true"
+    except ValueError:
+        raise LabError(f"option {key!r} takes a {kind}, got {text!r}") from None
+    return text
+
+
+def endpoints_of(meta: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """endpoint -> {role, interface} from charm metadata."""
+    result = {}
+    for role in ("peers", "requires", "provides"):
+        for name, spec in (meta.get(role) or {}).items():
+            result[name] = {"role": role, "interface": spec["interface"]}
+    return result
+
+
+class Model:
+    """One lab model. Mutating methods only queue hooks; `tick` runs them."""
+
+    def __init__(self, name: str, data: dict[str, Any]):
+        self.name = name
+        self.data = data
+
+    # --- persistence --------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, name: str) -> Model:
+        path = model_dir(name) / "model.json"
+        if path.exists():
+            return cls(name, json.loads(path.read_text()))
+        return cls(
+            name,
+            {
+                "uuid": str(uuid.uuid4()),
+                "machines": {},
+                "applications": {},
+                "units": {},
+                "relations": {},
+                "secrets": {},
+                "next_relation_id": 0,
+                "next_event": 0,
+                "clock_offset_s": 0,
+            },
+        )
+
+    def save(self) -> None:
+        path = model_dir(self.name) / "model.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.data, indent=1, sort_keys=True))
+        tmp.replace(path)
+
+    # --- lookups ------------------------------------------------------------------------------
+
+    @property
+    def units(self) -> dict[str, dict[str, Any]]:
+        return self.data["units"]
+
+    @property
+    def apps(self) -> dict[str, dict[str, Any]]:
+        return self.data["applications"]
+
+    def app_of(self, unit: str) -> str:
+        return unit.split("/")[0]
+
+    def unit_number(self, unit: str) -> int:
+        return int(unit.split("/")[1])
+
+    def resolve_unit(self, name: str) -> str:
+        """`app/N` or `app/leader` to a unit name."""
+        app, _, which = name.partition("/")
+        if which == "leader":
+            if app not in self.apps or not self.apps[app]["leader"]:
+                raise LabError(f"application {app!r} has no leader")
+            return self.apps[app]["leader"]
+        if name not in self.units:
+            raise LabError(f"unit {name!r} does not exist; units: {', '.join(sorted(self.units))}")
+        return name
+
+    def machine_of(self, unit: str) -> machines.Machine:
+        return machines.load_machine(self.data["machines"][self.units[unit]["machine"]]["host"])
+
+    def meta(self, app: str) -> dict[str, Any]:
+        return charm_metadata(Path(self.apps[app]["charm_dir"]))
+
+    # --- deployment ---------------------------------------------------------------------------
+
+    def deploy(self, bundle_path: Path) -> None:
+        bundle = yaml.safe_load(bundle_path.read_text())
+        if self.apps:
+            raise LabError(f"model {self.name!r} already has applications: destroy it first")
+        for machine_id in bundle.get("machines") or {}:
+            self.add_machine(str(machine_id))
+        for app, spec in (bundle.get("applications") or {}).items():
+            charm_dir = resolve_charm(bundle_path.parent, spec["charm"])
+            meta = charm_metadata(charm_dir)
+            options = (meta.get("config") or {}).get("options") or {}
+            config = {k: v["default"] for k, v in options.items() if "default" in v}
+            for key, value in (spec.get("options") or {}).items():
+                config[key] = coerce_option(options, key, value)
+            bindings = spec.get("bindings") or {}
+            unknown = set(bindings.values()) - set(SPACES)
+            if unknown:
+                raise LabError(f"{app}: unknown space(s) {sorted(unknown)}; the lab has {sorted(SPACES)}")
+            self.apps[app] = {
+                "charm_dir": str(charm_dir),
+                "config": config,
+                "bindings": bindings,
+                "leader": None,
+                "next_unit": 0,
+                "units": [],
+                "status": {"name": "unknown", "message": ""},
+            }
+            peers = meta.get("peers") or {}
+            for endpoint, peer_spec in peers.items():
+                self._new_relation([(app, endpoint)], peer_spec["interface"], peer=True)
+            placements = [str(p) for p in spec.get("to") or []]
+            for n in range(int(spec.get("num_units", 1))):
+                self.add_unit(app, placements[n] if n < len(placements) else None)
+        for pair in bundle.get("relations") or []:
+            self.relate(pair[0], pair[1])
+
+    def add_machine(self, machine_id: str | None = None) -> str:
+        if machine_id is None:
+            machine_id = str(max((int(m) for m in self.data["machines"]), default=-1) + 1)
+        host = f"juju-{self.name}-{machine_id}"
+        index = allocate_index(host)
+        machines.create_machine(host, index)
+        machine = machines.load_machine(host)
+        machine.write_file(f"{AGENT_DIR}/agent.py", (Path(__file__).parent / "agent.py").read_text())
+        self.data["machines"][machine_id] = {"host": host, "index": index, "state": "started"}
+        return machine_id
+
+    def add_unit(self, app: str, machine_id: str | None = None) -> str:
+        spec = self.apps[app]
+        if machine_id is None or machine_id not in self.data["machines"]:
+            machine_id = self.add_machine(machine_id)
+        unit = f"{app}/{spec['next_unit']}"
+        spec["next_unit"] += 1
+        spec["units"].append(unit)
+        self.units[unit] = {
+            "machine": machine_id,
+            "queue": [],
+            "status": {"name": "waiting", "message": "agent initialising"},
+            "stored_states": [],
+            "deferred": [],
+            "opened_ports": [],
+            "workload_version": "",
+            "error": None,
+            "retry_after": None,
+            "failures": 0,
+        }
+        self._install_charm(unit)
+        self._queue(unit, {"kind": "install"})
+        for rid, relation in self.data["relations"].items():
+            if relation["peer"] and relation["endpoints"][0][0] == app:
+                self._enter_relation(unit, rid)
+        if spec["leader"] is None:
+            spec["leader"] = unit
+            self._queue(unit, {"kind": "leader_elected"})
+        self._queue(unit, {"kind": "config_changed"})
+        self._queue(unit, {"kind": "start"})
+        for rid, relation in self.data["relations"].items():
+            if not relation["peer"] and app in [a for a, _ in relation["endpoints"]]:
+                self._enter_relation(unit, rid)
+        return unit
+
+    def _install_charm(self, unit: str) -> None:
+        """Unpack the charm on the unit's machine, as the Juju agent does."""
+        app = self.app_of(unit)
+        source = Path(self.apps[app]["charm_dir"])
+        target = self.charm_dir(unit)
+        machine = self.machine_of(unit)
+        files = [(source / "charmcraft.yaml", "charmcraft.yaml")]
+        files += [(f, f"src/{f.relative_to(source / 'src')}") for f in (source / "src").rglob("*.py")]
+        shared = paths.REPO_ROOT / "lib"
+        files += [(f, f"lib/{f.relative_to(shared)}") for f in (shared / "charmed_ovn").rglob("*.py")]
+        for path, relative in files:
+            machine.write_file(f"{target}/{relative}", path.read_text())
+
+    def charm_dir(self, unit: str) -> str:
+        return f"/var/lib/juju/agents/unit-{unit.replace('/', '-')}/charm"
+
+    def relate(self, a: str, b: str) -> None:
+        (app_a, ep_a), (app_b, ep_b) = self._endpoint(a, b), self._endpoint(b, a)
+        interface = endpoints_of(self.meta(app_a))[ep_a]["interface"]
+        if endpoints_of(self.meta(app_b))[ep_b]["interface"] != interface:
+            raise LabError(f"cannot relate {a} and {b}: interfaces differ")
+        rid = self._new_relation([(app_a, ep_a), (app_b, ep_b)], interface, peer=False)
+        for app in (app_a, app_b):
+            for unit in self.apps[app]["units"]:
+                self._enter_relation(unit, rid)
+
+    def _endpoint(self, spec: str, other: str) -> tuple[str, str]:
+        app, _, endpoint = spec.partition(":")
+        if app not in self.apps:
+            raise LabError(f"no application {app!r}")
+        if endpoint:
+            return app, endpoint
+        other_app = other.partition(":")[0]
+        other_eps = endpoints_of(self.meta(other_app))
+        for name, ep in endpoints_of(self.meta(app)).items():
+            if ep["role"] != "peers" and any(
+                o["interface"] == ep["interface"] and o["role"] != ep["role"] for o in other_eps.values()
+            ):
+                return app, name
+        raise LabError(f"no endpoint of {app} matches {other_app}")
+
+    def _new_relation(self, endpoints: list[tuple[str, str]], interface: str, *, peer: bool) -> str:
+        rid = str(self.data["next_relation_id"])
+        self.data["next_relation_id"] += 1
+        self.data["relations"][rid] = {
+            "endpoints": [list(e) for e in endpoints],
+            "interface": interface,
+            "peer": peer,
+            "app_data": {app: {} for app, _ in endpoints},
+            "unit_data": {},
+            "members": [],  # units in the relation
+            "seen": {},  # unit -> remote units it has been told about (relation-joined)
+        }
+        return rid
+
+    def _enter_relation(self, unit: str, rid: str) -> None:
+        """The unit joins the relation: relation-created for it, relation-joined both ways."""
+        relation = self.data["relations"][rid]
+        relation["unit_data"].setdefault(unit, {})
+        relation["seen"].setdefault(unit, [])
+        self._queue(unit, {"kind": "relation_created", "relation_id": rid})
+        for other in list(relation["members"]):
+            if other == unit:
+                continue
+            if relation["peer"] or self.app_of(other) != self.app_of(unit):
+                self._join(unit, rid, other)
+                self._join(other, rid, unit)
+        relation["members"].append(unit)
+
+    def _join(self, unit: str, rid: str, remote: str) -> None:
+        relation = self.data["relations"][rid]
+        relation["seen"][unit].append(remote)
+        self._queue(unit, {"kind": "relation_joined", "relation_id": rid, "remote_unit": remote})
+        self._queue(unit, {"kind": "relation_changed", "relation_id": rid, "remote_unit": remote})
+
+    def remove_unit(self, unit: str) -> None:
+        """Departed on both sides, broken, stop and remove on the unit (run by `tick`)."""
+        if self.units[unit].get("dying"):
+            return
+        self.units[unit]["dying"] = True
+        for rid, relation in self.data["relations"].items():
+            if unit not in relation["members"]:
+                continue
+            for other in relation["members"]:
+                if unit in relation["seen"].get(other, []):
+                    relation["seen"][other].remove(unit)
+                    self._queue(other, {"kind": "relation_departed", "relation_id": rid, "remote_unit": unit, "departing_unit": unit})
+            for other in list(relation["seen"][unit]):
+                relation["seen"][unit].remove(other)
+                self._queue(unit, {"kind": "relation_departed", "relation_id": rid, "remote_unit": other, "departing_unit": unit})
+            relation["members"].remove(unit)
+            self._queue(unit, {"kind": "relation_broken", "relation_id": rid})
+        self._queue(unit, {"kind": "stop"})
+        self._queue(unit, {"kind": "remove"})
+        app = self.apps[self.app_of(unit)]
+        app["units"].remove(unit)
+        if app["leader"] == unit:
+            app["leader"] = app["units"][0] if app["units"] else None
+            if app["leader"]:
+                self._queue(app["leader"], {"kind": "leader_elected"})
+
+    def _forget_unit(self, unit: str) -> None:
+        for relation in self.data["relations"].values():
+            relation["unit_data"].pop(unit, None)
+            relation["seen"].pop(unit, None)
+        self.data["secrets"] = {
+            sid: s for sid, s in self.data["secrets"].items() if s["owner"] != unit
+        }
+        for secret in self.data["secrets"].values():
+            secret["consumers"].pop(unit, None)
+        del self.units[unit]
+
+    def set_config(self, app: str, values: dict[str, str]) -> None:
+        options = (self.meta(app).get("config") or {}).get("options") or {}
+        parsed = {key: coerce_option(options, key, value) for key, value in values.items()}
+        self.apps[app]["config"].update(parsed)
+        for unit in self.apps[app]["units"]:
+            self._queue(unit, {"kind": "config_changed"})
+
+    def queue_update_status(self) -> None:
+        for unit in self.units:
+            if not self.units[unit]["queue"]:
+                self._queue(unit, {"kind": "update_status"})
+
+    def _queue(self, unit: str, event: dict[str, Any]) -> None:
+        queue = self.units[unit]["queue"]
+        if event["kind"] in ("relation_changed", "update_status", "config_changed") and any(
+            not e.get("running") and {k: v for k, v in e.items() if k != "seq"} == event for e in queue
+        ):
+            return  # Juju coalesces repeated events that have not run yet
+        self.data["next_event"] += 1
+        queue.append({**event, "seq": self.data["next_event"]})
+
+    # --- machines -----------------------------------------------------------------------------
+
+    def machine_running(self, machine_id: str) -> bool:
+        return self.data["machines"][machine_id]["state"] == "started"
+
+    def kill_machine(self, machine_id: str) -> None:
+        machines.kill_machine(machines.load_machine(self.data["machines"][machine_id]["host"]))
+        self.data["machines"][machine_id]["state"] = "down"
+
+    def restart_machine(self, machine_id: str) -> None:
+        machine = machines.load_machine(self.data["machines"][machine_id]["host"])
+        if machine.is_running():
+            machines.stop_machine(machine)
+        machines.start_machine(machine)
+        self.data["machines"][machine_id]["state"] = "started"
+        for unit, spec in self.units.items():
+            if spec["machine"] == machine_id:
+                self._queue(unit, {"kind": "start"})  # Juju runs start again after a reboot
+
+    def destroy(self) -> None:
+        for machine in self.data["machines"].values():
+            try:
+                machines.destroy_machine(machines.load_machine(machine["host"]))
+            except FileNotFoundError:
+                pass
+            release_index(machine["host"])
+        self.data = None  # type: ignore[assignment]
+        shutil.rmtree(model_dir(self.name), ignore_errors=True)
+
+    # --- running hooks ------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=self.data["clock_offset_s"])
+
+    def pending(self) -> dict[str, list[dict[str, Any]]]:
+        return {u: s["queue"] for u, s in self.units.items() if s["queue"]}
+
+    def runnable(self, busy_machines: set[str]) -> list[str]:
+        """For each idle, running machine: its unit whose next event is oldest."""
+        now = datetime.now(UTC).timestamp()
+        by_machine: dict[str, str] = {}
+        for unit, spec in self.units.items():
+            machine = spec["machine"]
+            if not spec["queue"] or machine in busy_machines or not self.machine_running(machine):
+                continue
+            if spec["retry_after"] and spec["retry_after"] > now:
+                continue
+            current = by_machine.get(machine)
+            if current is None or spec["queue"][0]["seq"] < self.units[current]["queue"][0]["seq"]:
+                by_machine[machine] = unit
+        return list(by_machine.values())
+
+    def run_hooks(self, log: Any = print) -> int:
+        """Run queued hooks until none is runnable; return how many ran.
+
+        One hook at a time per machine (Juju's machine lock), machines in parallel. A hook's
+        outcome is applied as soon as it ends, so one slow hook never holds up other machines.
+        """
+        ran = 0
+        running: dict[Future[dict[str, Any]], tuple[str, dict[str, Any], dict[str, Any]]] = {}
+        with ThreadPoolExecutor(max_workers=max(1, len(self.data["machines"]))) as pool:
+            while True:
+                self._queue_expired_secrets()
+                busy = {self.units[unit]["machine"] for unit, _, _ in running.values()}
+                for unit in self.runnable(busy):
+                    event = self.units[unit]["queue"][0]
+                    event["running"] = True  # never coalesce a new event into one already running
+                    request = self._request(unit, event)
+                    running[pool.submit(self._execute, unit, request)] = (unit, event, request)
+                if not running:
+                    return ran
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    unit, event, request = running.pop(future)
+                    self._apply(unit, event, request, future.result(), log)
+                    ran += 1
+                self.save()
+
+    def run_action(self, unit: str, action: str, params: dict[str, Any]) -> dict[str, Any]:
+        actions = self.meta(self.app_of(unit)).get("actions") or {}
+        if action not in actions:
+            raise LabError(f"{self.app_of(unit)} has no action {action!r}; actions: {', '.join(sorted(actions))}")
+        schema = actions[action].get("params") or {}
+        unknown = set(params) - set(schema)
+        if unknown and actions[action].get("additionalProperties", True) is False:
+            raise LabError(f"action {action!r} has no parameter(s) {sorted(unknown)}")
+        full = {k: v["default"] for k, v in schema.items() if "default" in v}
+        full.update(params)
+        event = {"kind": "action", "action": action, "params": full, "seq": 0}
+        request = self._request(unit, event)
+        result = self._execute(unit, request)
+        self._apply(unit, event, request, result, print, action=True)
+        return result
+
+    def _execute(self, unit: str, request: dict[str, Any]) -> dict[str, Any]:
+        machine = self.machine_of(unit)
+        stem = f"{AGENT_DIR}/hooks/{unit.replace('/', '-')}"
+        machine.write_file(f"{stem}.request.json", json.dumps(request), mode=0o600)
+        run = machine.run(
+            [AGENT_PYTHON, f"{AGENT_DIR}/agent.py", f"{stem}.request.json", f"{stem}.result.json"],
+            timeout=HOOK_TIMEOUT_S,
+        )
+        with (model_dir(self.name) / "agents.log").open("a") as log:
+            log.write(f"== {unit} {request['event']['kind']} rc={run.returncode}\n{run.stdout}{run.stderr}")
+        if run.returncode != 0:
+            return {"ok": False, "error": f"agent exited {run.returncode}: {run.stderr[-2000:]}", "logs": []}
+        result = json.loads(machine.read_file(f"{stem}.result.json"))
+        machine.run(["rm", "-f", f"{stem}.result.json"])
+        return result
+
+    def _request(self, unit: str, event: dict[str, Any]) -> dict[str, Any]:
+        app = self.app_of(unit)
+        spec = self.units[unit]
+        event_out = dict(event)
+        for key in ("remote_unit", "departing_unit"):
+            if event.get(key):
+                event_out[f"{key}_id"] = self.unit_number(event[key])
+        if "relation_id" in event:
+            event_out["relation_id"] = int(event["relation_id"])
+        state = {
+            "leader": self.apps[app]["leader"] == unit,
+            "config": self.apps[app]["config"],
+            "relations": self._relations_view(unit, event),
+            "networks": self._networks_view(unit),
+            "secrets": self._secrets_view(unit),
+            "stored_states": spec["stored_states"],
+            "deferred": spec["deferred"],
+            "opened_ports": spec["opened_ports"],
+            "unit_status": spec["status"] if spec["status"]["name"] != "error" else {"name": "unknown", "message": ""},
+            "app_status": self.apps[app]["status"],
+            "workload_version": spec["workload_version"],
+            "planned_units": len(self.apps[app]["units"]),
+            "model_name": self.name,
+            "model_uuid": self.data["uuid"],
+        }
+        return {
+            "charm_dir": self.charm_dir(unit),
+            "app": app,
+            "unit_id": self.unit_number(unit),
+            "machine_id": spec["machine"],
+            "juju_version": JUJU_VERSION,
+            "log_file": f"/var/log/juju/unit-{unit.replace('/', '-')}.log",
+            "event": event_out,
+            "state": state,
+        }
+
+    def _relations_view(self, unit: str, event: dict[str, Any]) -> list[dict[str, Any]]:
+        app = self.app_of(unit)
+        views = []
+        for rid, relation in self.data["relations"].items():
+            in_relation = unit in relation["members"] or (
+                event.get("relation_id") == rid and event["kind"] in ("relation_broken", "relation_departed")
+            )
+            if not in_relation:
+                continue
+            endpoint = next(ep for a, ep in relation["endpoints"] if a == app)
+            remote_app = next((a for a, _ in relation["endpoints"] if a != app), app)
+            seen = relation["seen"].get(unit, [])
+            view = {
+                "kind": "peer" if relation["peer"] else "regular",
+                "id": int(rid),
+                "endpoint": endpoint,
+                "interface": relation["interface"],
+                "local_app_data": relation["app_data"].get(app, {}),
+                "local_unit_data": relation["unit_data"].get(unit, {}),
+                "remote_app_name": remote_app,
+                "remote_app_data": relation["app_data"].get(remote_app, {}) if not relation["peer"] else {},
+                "remote_units_data": {
+                    str(self.unit_number(r)): relation["unit_data"].get(r, {}) for r in seen if r in relation["unit_data"]
+                },
+            }
+            views.append(view)
+        return views
+
+    def _networks_view(self, unit: str) -> list[dict[str, Any]]:
+        app = self.app_of(unit)
+        meta = self.meta(app)
+        machine = self.data["machines"][self.units[unit]["machine"]]
+        bindings = self.apps[app]["bindings"]
+        names = list(endpoints_of(meta)) + list(meta.get("extra-bindings") or {})
+        views = []
+        for name in names:
+            space = bindings.get(name, bindings.get("", DEFAULT_SPACE))
+            lab_net = SPACES[space]
+            views.append(
+                {
+                    "binding_name": name,
+                    "address": network.address(lab_net, machine["index"]),
+                    "cidr": f"{network.NETWORKS[lab_net]}.0/{network.PREFIX_LENGTH}",
+                    "interface": SPACE_BRIDGES[lab_net],
+                }
+            )
+        return views
+
+    def _secrets_view(self, unit: str) -> list[dict[str, Any]]:
+        app = self.app_of(unit)
+        views = []
+        for sid, secret in self.data["secrets"].items():
+            latest = secret["latest"]
+            latest_content = secret["revisions"][str(latest)]
+            if secret["owner"] in (unit, app):
+                views.append(
+                    {
+                        "id": sid,
+                        "owner": "unit" if secret["owner"] == unit else "app",
+                        "tracked_content": latest_content,
+                        "latest_content": latest_content,
+                        "tracked_revision": latest,
+                        "latest_revision": latest,
+                        "label": secret["label"],
+                        "description": secret["description"],
+                        "expire": secret["expire"],
+                        "rotate": secret["rotate"],
+                        "remote_grants": secret["grants"],
+                    }
+                )
+            elif self._granted(secret, unit):
+                consumer = secret["consumers"].setdefault(unit, {"tracked": latest, "label": None})
+                views.append(
+                    {
+                        "id": sid,
+                        "owner": None,
+                        "tracked_content": secret["revisions"][str(consumer["tracked"])],
+                        "latest_content": latest_content,
+                        "tracked_revision": consumer["tracked"],
+                        "latest_revision": latest,
+                        "label": consumer["label"],
+                        "description": None,
+                        "expire": None,
+                        "rotate": None,
+                        "remote_grants": {},
+                    }
+                )
+        return views
+
+    def _granted(self, secret: dict[str, Any], unit: str) -> bool:
+        for rid, names in secret["grants"].items():
+            relation = self.data["relations"].get(rid)
+            if relation and unit in relation["members"] and (unit in names or self.app_of(unit) in names):
+                return True
+        return False
+
+    # --- applying a hook's outcome ------------------------------------------------------------
+
+    def _apply(self, unit: str, event: dict[str, Any], request: dict[str, Any], result: dict[str, Any], log: Any, action: bool = False) -> None:
+        spec = self.units[unit]
+        event.pop("running", None)
+        if not result["ok"]:
+            spec["failures"] += 1
+            spec["status"] = {"name": "error", "message": f'hook failed: "{event["kind"].replace("_", "-")}"'}
+            spec["error"] = result["error"]
+            backoff = min(5 * 2 ** (spec["failures"] - 1), 60)
+            spec["retry_after"] = datetime.now(UTC).timestamp() + backoff
+            log(f"{unit}: {event['kind']} failed (retry in {backoff}s):\n{result['error'].rstrip()}")
+            if action:
+                raise LabError(f"action failed with a charm error:\n{result['error']}")
+            return
+        spec.update(error=None, retry_after=None, failures=0)
+        if not action:
+            spec["queue"].pop(0)
+        out = result["state"]
+        app = self.app_of(unit)
+        for view in out["relations"]:
+            self._apply_databags(unit, str(view["id"]), view)
+        self._apply_secrets(unit, request["state"]["secrets"], out["secrets"])
+        spec.update(
+            stored_states=out["stored_states"],
+            deferred=out["deferred"],
+            opened_ports=out["opened_ports"],
+            status=out["unit_status"],
+            workload_version=out["workload_version"],
+        )
+        if self.apps[app]["leader"] == unit:
+            self.apps[app]["status"] = out["app_status"]
+        if event["kind"] == "remove":
+            self._forget_unit(unit)
+
+    def _apply_databags(self, unit: str, rid: str, view: dict[str, Any]) -> None:
+        relation = self.data["relations"].get(rid)
+        if relation is None:
+            return
+        app = self.app_of(unit)
+        if relation["app_data"].get(app) != view["local_app_data"]:
+            relation["app_data"][app] = view["local_app_data"]
+            for other in relation["members"]:
+                if other != unit and (relation["peer"] or self.app_of(other) != app):
+                    # Juju: app data changes reach the other side with no remote unit.
+                    self._queue(other, {"kind": "relation_changed", "relation_id": rid, "remote_unit": None})
+        if relation["unit_data"].get(unit) != view["local_unit_data"] and unit in relation["unit_data"]:
+            relation["unit_data"][unit] = view["local_unit_data"]
+            for other in relation["members"]:
+                if unit in relation["seen"].get(other, []):
+                    self._queue(other, {"kind": "relation_changed", "relation_id": rid, "remote_unit": unit})
+
+    def _apply_secrets(self, unit: str, before: list[dict[str, Any]], after: list[dict[str, Any]]) -> None:
+        app = self.app_of(unit)
+        seen_ids = set()
+        for view in after:
+            sid = view["id"]
+            seen_ids.add(sid)
+            secret = self.data["secrets"].get(sid)
+            if secret is None:
+                self.data["secrets"][sid] = {
+                    "owner": unit if view["owner"] == "unit" else app,
+                    "label": view["label"],
+                    "description": view["description"],
+                    "expire": view["expire"],
+                    "rotate": view["rotate"],
+                    "revisions": {"1": view["latest_content"]},
+                    "latest": 1,
+                    "grants": view["remote_grants"],
+                    "consumers": {},
+                    "expired_fired": None,
+                }
+                continue
+            if view["owner"]:
+                if view["latest_content"] != secret["revisions"][str(secret["latest"])]:
+                    secret["latest"] += 1
+                    secret["revisions"][str(secret["latest"])] = view["latest_content"]
+                    for consumer in secret["consumers"]:
+                        self._queue(consumer, {"kind": "secret_changed", "secret_id": sid})
+                secret.update(
+                    label=view["label"], description=view["description"], expire=view["expire"],
+                    rotate=view["rotate"], grants=view["remote_grants"],
+                )
+            else:
+                secret["consumers"][unit] = {"tracked": view["tracked_revision"], "label": view["label"]}
+        for view in before:
+            if view["owner"] and view["id"] not in seen_ids:
+                self.data["secrets"].pop(view["id"], None)  # secret-remove of all revisions
+
+    def _queue_expired_secrets(self) -> None:
+        now = self.now()
+        for sid, secret in self.data["secrets"].items():
+            if not secret["expire"] or secret["expired_fired"] == secret["latest"]:
+                continue
+            expire = datetime.fromisoformat(secret["expire"])
+            if expire.tzinfo is None:
+                expire = expire.replace(tzinfo=UTC)
+            if expire > now:
+                continue
+            owner = secret["owner"]
+            target = owner if owner in self.units else self.apps.get(owner, {}).get("leader")
+            if target:
+                secret["expired_fired"] = secret["latest"]
+                self._queue(target, {"kind": "secret_expired", "secret_id": sid, "revision": secret["latest"]})
+
+    # --- reporting ----------------------------------------------------------------------------
+
+    def settled(self) -> bool:
+        """No hook queued or failing, and every unit active."""
+        return not self.pending() and all(
+            spec["status"]["name"] == "active" and not spec["error"] for spec in self.units.values()
+        )
+
+
+def allocate_index(host: str) -> int:
+    """A lab-wide machine index (addresses derive from it), stable for a host name."""
+    path = paths.LAB_HOME / "indexes.json"
+    paths.LAB_HOME.mkdir(parents=True, exist_ok=True)
+    with (paths.LAB_HOME / "indexes.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        indexes = json.loads(path.read_text()) if path.exists() else {}
+        if host not in indexes:
+            used = set(indexes.values())
+            indexes[host] = next(i for i in range(200) if i not in used)
+            path.write_text(json.dumps(indexes))
+        return indexes[host]
+
+
+def release_index(host: str) -> None:
+    path = paths.LAB_HOME / "indexes.json"
+    if path.exists():
+        indexes = json.loads(path.read_text())
+        indexes.pop(host, None)
+        path.write_text(json.dumps(indexes))
+
+
+def vm_mac(name: str) -> str:
+    """A stable locally administered MAC for a lab VM."""
+    digest = hashlib.sha256(name.encode()).digest()
+    return "02:" + ":".join(f"{b:02x}" for b in digest[:5])
+
