@@ -132,6 +132,18 @@ def open_vswitch(timeout: float = 10) -> Iterator[OpenvSwitch]:
         conn.stop()
 
 
+def pin_system_id(system_id: str) -> None:
+    """Make Open vSwitch's own start script keep our system-id instead of its random one."""
+    pki.write_file(paths.OVS_SYSTEM_ID_FILE, system_id + "\n", mode=0o644)
+
+
+def unpin_system_id(system_id: str) -> None:
+    """Give the system-id back to Open vSwitch (it makes a random one on its next start)."""
+    path = paths.OVS_SYSTEM_ID_FILE
+    if path.exists() and path.read_text().strip() == system_id:
+        path.unlink()
+
+
 def apply_settings(ovs: OpenvSwitch, settings: ChassisSettings, files: paths.CharmFiles) -> bool:
     """Make the Open_vSwitch table match `settings`; return whether anything changed."""
     changed = False

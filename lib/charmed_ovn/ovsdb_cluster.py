@@ -11,8 +11,11 @@ from __future__ import annotations
 import ipaddress
 import re
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tenacity import retry, retry_if_result, stop_after_delay, wait_fixed
 
 from charmed_ovn import paths, pki, services
 
@@ -94,8 +97,11 @@ def _address_key(address: str) -> tuple[int, int]:
     return parsed.version, int(parsed)
 
 
-def server_argv(db: Database, address: str, files: paths.CharmFiles) -> list[str]:
-    """The ovsdb-server command line for one clustered database, through ovn-ctl."""
+def server_argv(
+    db: Database, address: str, listen_addresses: list[str], files: paths.CharmFiles
+) -> list[str]:
+    """The ovsdb-server command line for one clustered database, through ovn-ctl: raft on
+    `address`, a TLS client listener on each of `listen_addresses`."""
     short = db.short
     return [
         str(paths.OVN_CTL),
@@ -111,7 +117,7 @@ def server_argv(db: Database, address: str, files: paths.CharmFiles) -> list[str
         "--db-cluster-schema-upgrade=no",
         "--",
         # Listeners are spelled port first: pssl:PORT:IP.
-        f"--remote=pssl:{db.client_port}:{format_address(address)}",
+        *(f"--remote=pssl:{db.client_port}:{format_address(listen)}" for listen in listen_addresses),
     ]
 
 
@@ -233,6 +239,25 @@ def cluster_status(db: Database) -> ClusterStatus | None:
     return parse_cluster_status(result.stdout) if result.returncode == 0 else None
 
 
+def wait_for_status(
+    db: Database, accept: Callable[[ClusterStatus], bool], timeout: float = 30
+) -> ClusterStatus | None:
+    """Poll the server's raft status until `accept` holds (a join being completed by the leader,
+    an election timer change being committed); None when the deadline passes first."""
+
+    @retry(
+        retry=retry_if_result(lambda status: status is None),
+        stop=stop_after_delay(timeout),
+        wait=wait_fixed(0.2),
+        retry_error_callback=lambda _: None,
+    )
+    def poll() -> ClusterStatus | None:
+        status = cluster_status(db)
+        return status if status is not None and accept(status) else None
+
+    return poll()
+
+
 def change_election_timer(db: Database, timer_ms: int) -> None:
     """Ask the raft leader to change the election timer (one step)."""
     _run(["ovn-appctl", "-t", str(db.control_socket), "cluster/change-election-timer", db.name, str(timer_ms)])
@@ -248,9 +273,11 @@ def northd_state() -> str | None:
     return result.stdout.strip().removeprefix("Status:").strip() or None
 
 
-def configure_server(db: Database, address: str, files: paths.CharmFiles) -> bool:
+def configure_server(
+    db: Database, address: str, listen_addresses: list[str], files: paths.CharmFiles
+) -> bool:
     """Install the server's drop-in; return whether it changed."""
-    drop_in = services.render_exec_drop_in(server_argv(db, address, files))
+    drop_in = services.render_exec_drop_in(server_argv(db, address, listen_addresses, files))
     return services.write_drop_in(f"{db.unit}.service", drop_in)
 
 

@@ -10,6 +10,8 @@ OVN_SCHEMA_DIR = Path("/usr/share/ovn")
 OVN_CTL = Path("/usr/share/ovn/scripts/ovn-ctl")
 SYSTEMD_DIR = Path("/etc/systemd/system")
 WRAPPER_DIR = Path("/usr/local/bin")
+# ovs-ctl --system-id=random (Debian's and Ubuntu's units) resets system-id from this file on start.
+OVS_SYSTEM_ID_FILE = Path("/etc/openvswitch/system-id.conf")
 
 NB_PORT = 6641
 SB_PORT = 6642

@@ -186,6 +186,20 @@ def fingerprint(pem: str) -> str:
     return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
 
 
+def same_names(certificate: Certificate, csr: CertificateSigningRequest) -> bool:
+    """Whether a certificate carries the subject and SANs that `csr` asks for."""
+    cert = x509.load_pem_x509_certificate(str(certificate).encode())
+    request = x509.load_pem_x509_csr(str(csr).encode())
+
+    def sans(extensions: x509.Extensions) -> set[x509.GeneralName]:
+        try:
+            return set(extensions.get_extension_for_class(x509.SubjectAlternativeName).value)
+        except x509.ExtensionNotFound:
+            return set()
+
+    return cert.subject == request.subject and sans(cert.extensions) == sans(request.extensions)
+
+
 def needs_signing(
     csr: CertificateSigningRequest,
     issued: Certificate | None,
@@ -193,11 +207,11 @@ def needs_signing(
     now: datetime,
     renew_before: timedelta,
 ) -> bool:
-    """Whether the CA must (re)sign `csr`: nothing issued yet, issued for another key or by
-    another CA, or about to expire."""
+    """Whether the CA must (re)sign `csr`: nothing issued yet, issued for another key, other
+    names (a unit's address changed) or by another CA, or about to expire."""
     if issued is None:
         return True
-    if not same_public_key(issued, csr) or not is_signed_by(issued, ca):
+    if not same_public_key(issued, csr) or not same_names(issued, csr) or not is_signed_by(issued, ca):
         return True
     return issued.expiry_time - now <= renew_before
 

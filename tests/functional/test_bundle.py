@@ -218,6 +218,19 @@ def test_rerunning_every_hook_changes_nothing_and_restarts_no_daemon(lab: Lab):
     assert json.dumps(model_state(lab)["relations"], sort_keys=True) == databags_before
 
 
+def test_a_rebooted_machine_comes_back_into_the_cluster(lab: Lab):
+    lab.run("restart-machine", "1")
+    lab.run("wait", "--timeout", "600", timeout=660)
+    state = model_state(lab)
+    status = ovsdb_cluster.parse_cluster_status(
+        lab.exec("ovn-central/1", "ovn-appctl", "-t", str(ovsdb_cluster.SB.control_socket), "cluster/status",
+                 ovsdb_cluster.SB.name).stdout
+    )
+    assert status.status == "cluster member" and len(status.servers) == 3
+    assert lab.exec("ovn-chassis/1", "ovn-appctl", "-t", "ovn-controller", "connection-status").stdout.strip() == "connected"
+    assert unit_address(state, "ovn-chassis/1") in lab.exec("ovn-central/0", "ovn-sbctl", "show").stdout
+
+
 def test_removing_a_chassis_unit_leaves_nothing_of_it_behind(lab: Lab):
     state = model_state(lab)
     host = state["machines"][state["units"]["ovn-chassis/2"]["machine"]]["host"]

@@ -159,46 +159,46 @@ def test_connection_string_of_one_member():
 
 
 def test_server_argv_runs_the_nb_database_through_ovn_ctl():
-    argv = ovsdb_cluster.server_argv(NB, "10.0.0.1", FILES)
+    argv = ovsdb_cluster.server_argv(NB, "10.0.0.1", ["10.0.0.1"], FILES)
     assert argv[:2] == ["/usr/share/ovn/scripts/ovn-ctl", "run_nb_ovsdb"]
 
 
 def test_server_argv_binds_raft_to_the_local_address_over_ssl_on_6643():
-    argv = ovsdb_cluster.server_argv(NB, "10.0.0.1", FILES)
+    argv = ovsdb_cluster.server_argv(NB, "10.0.0.1", ["10.0.0.1"], FILES)
     assert "--db-nb-cluster-local-addr=10.0.0.1" in argv
     assert "--db-nb-cluster-local-proto=ssl" in argv
     assert "--db-nb-cluster-local-port=6643" in argv
 
 
 def test_server_argv_sb_uses_raft_port_6644():
-    argv = ovsdb_cluster.server_argv(SB, "10.0.0.1", FILES)
+    argv = ovsdb_cluster.server_argv(SB, "10.0.0.1", ["10.0.0.1"], FILES)
     assert argv[1] == "run_sb_ovsdb"
     assert "--db-sb-cluster-local-port=6644" in argv
     assert "--db-sb-cluster-local-proto=ssl" in argv
 
 
 def test_server_argv_brackets_an_ipv6_local_address():
-    argv = ovsdb_cluster.server_argv(NB, "fd00::1", FILES)
+    argv = ovsdb_cluster.server_argv(NB, "fd00::1", ["fd00::1"], FILES)
     assert "--db-nb-cluster-local-addr=[fd00::1]" in argv
 
 
 def test_server_argv_creates_no_insecure_remote():
-    argv = ovsdb_cluster.server_argv(NB, "10.0.0.1", FILES)
+    argv = ovsdb_cluster.server_argv(NB, "10.0.0.1", ["10.0.0.1"], FILES)
     assert "--db-nb-create-insecure-remote=no" in argv
     assert "--db-nb-create-insecure-remote=yes" not in argv
     assert not any("ptcp:" in arg or "tcp:" in arg for arg in argv)
 
 
 def test_server_argv_ignores_remotes_configured_in_the_database():
-    assert "--db-nb-use-remote-in-db=no" in ovsdb_cluster.server_argv(NB, "10.0.0.1", FILES)
+    assert "--db-nb-use-remote-in-db=no" in ovsdb_cluster.server_argv(NB, "10.0.0.1", ["10.0.0.1"], FILES)
 
 
 def test_server_argv_turns_schema_upgrade_off():
-    assert "--db-cluster-schema-upgrade=no" in ovsdb_cluster.server_argv(NB, "10.0.0.1", FILES)
+    assert "--db-cluster-schema-upgrade=no" in ovsdb_cluster.server_argv(NB, "10.0.0.1", ["10.0.0.1"], FILES)
 
 
 def test_server_argv_uses_the_databases_certificate_files():
-    argv = ovsdb_cluster.server_argv(SB, "10.0.0.1", FILES)
+    argv = ovsdb_cluster.server_argv(SB, "10.0.0.1", ["10.0.0.1"], FILES)
     assert "--ovn-sb-db-ssl-key=/var/lib/charmed-ovn/ovn-central/pki/ovnsb-privkey.pem" in argv
     assert "--ovn-sb-db-ssl-cert=/var/lib/charmed-ovn/ovn-central/pki/ovnsb-cert.pem" in argv
     assert "--ovn-sb-db-ssl-ca-cert=/var/lib/charmed-ovn/ovn-central/pki/cacert.pem" in argv
@@ -215,7 +215,7 @@ def test_server_argv_uses_the_databases_certificate_files():
 )
 def test_server_argv_ends_with_the_ssl_client_listener_after_a_double_dash(db, address, listener):
     # ovsdb-server's passive syntax is pssl:PORT[:IP]
-    argv = ovsdb_cluster.server_argv(db, address, FILES)
+    argv = ovsdb_cluster.server_argv(db, address, [address], FILES)
     assert argv[-2:] == ["--", listener]
 
 
@@ -363,3 +363,9 @@ def test_northd_stop_leaves_the_database_servers_running():
     # ovn-ctl stop_northd stops both ovsdb-servers unless told they are not its to manage.
     assert "--ovn-manage-ovsdb=no" in ovsdb_cluster.NORTHD_STOP_ARGV
     assert ovsdb_cluster.NORTHD_STOP_ARGV[1] == "stop_northd"
+
+
+def test_server_argv_listens_on_every_client_address_and_runs_raft_on_its_own():
+    argv = ovsdb_cluster.server_argv(SB, "10.0.0.1", ["10.1.0.1", "10.2.0.1"], FILES)
+    assert "--db-sb-cluster-local-addr=10.0.0.1" in argv
+    assert argv[argv.index("--") + 1 :] == ["--remote=pssl:6642:10.1.0.1", "--remote=pssl:6642:10.2.0.1"]

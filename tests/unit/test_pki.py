@@ -473,3 +473,13 @@ def test_load_or_create_csr_remakes_the_csr_when_the_service_changes(tmp_path, s
     pki.load_or_create_csr(path, pki.service_request("central-0", pki.NB_SERVICE, ADDRESSES), service_key)
     csr = pki.load_or_create_csr(path, pki.service_request("central-0", pki.CLIENT_SERVICE, ADDRESSES), service_key)
     assert csr.organizational_unit == "client"
+
+
+def test_needs_signing_when_the_csr_asks_for_another_address_with_the_same_key(ca):
+    key = pki.generate_private_key()
+    old = pki.make_csr(pki.service_request("host", "ovnnb", ["10.0.0.1"]), key)
+    issued = pki.sign(old, *ca, now=NOW)
+    moved = pki.make_csr(pki.service_request("host", "ovnnb", ["10.0.0.2"]), key)
+    assert not pki.needs_signing(old, issued, ca[0], NOW, timedelta(days=10))
+    assert pki.needs_signing(moved, issued, ca[0], NOW, timedelta(days=10))
+    assert pki.same_names(issued, old) and not pki.same_names(issued, moved)

@@ -16,9 +16,9 @@ from charmlibs.interfaces.tls_certificates import (
     ProviderCertificate,
     TLSCertificatesProvidesV4,
 )
-from tenacity import retry, retry_if_result, stop_after_delay, wait_fixed
 
-from charmed_ovn import clients, ovsdb_cluster, paths, pki, securitylog, services
+from charmed_ovn import clients, config, ovsdb_cluster, paths, pki, securitylog, services
+from charmed_ovn.config import ConfigError, parse_ovn_source
 from charmed_ovn.ovsdb_cluster import DATABASES, NB, SB, Database
 
 logger = logging.getLogger(__name__)
@@ -37,10 +37,6 @@ class CentralConfig:
 
     ovn_source: str
     election_timer_ms: int
-
-
-class ConfigError(ValueError):
-    """An option has a value the charm cannot use."""
 
 
 class OVNCentralCharm(ops.CharmBase):
@@ -80,18 +76,23 @@ class OVNCentralCharm(ops.CharmBase):
                 f"election-timer must be between {ovsdb_cluster.MIN_ELECTION_TIMER_S} and "
                 f"{ovsdb_cluster.MAX_ELECTION_TIMER_S} seconds, got {timer}"
             )
-        source = str(self.config["ovn-source"])
-        try:
-            services.source_line(source)
-        except services.SourceError as e:
-            raise ConfigError(str(e)) from None
+        source = parse_ovn_source(self.config["ovn-source"])
         return CentralConfig(ovn_source=source, election_timer_ms=timer * 1000)
+
+    def _binding_address(self, endpoint: str) -> str:
+        binding = self.model.get_binding(endpoint)
+        assert binding is not None
+        return str(binding.network.bind_address)
 
     @property
     def _address(self) -> str:
-        binding = self.model.get_binding(PEER)
-        assert binding is not None
-        return str(binding.network.bind_address)
+        """Where this unit's raft members talk: the peer relation's binding."""
+        return self._binding_address(PEER)
+
+    @property
+    def _client_addresses(self) -> dict[str, str]:
+        """Where clients of each ovsdb endpoint connect: that endpoint's binding (its space)."""
+        return {endpoint: self._binding_address(endpoint) for endpoint in OVSDB_ENDPOINTS}
 
     @property
     def _hostname(self) -> str:
@@ -101,10 +102,10 @@ class OVNCentralCharm(ops.CharmBase):
 
     def _reconcile(self, _: ops.EventBase) -> None:
         try:
-            config = self._config()
+            options = self._config()
         except ConfigError:
             return  # collect-status reports it; nothing is changed on an invalid config
-        self._install(config)
+        self._install(options)
         peers = self.model.get_relation(PEER)
         if peers is None:
             return
@@ -120,20 +121,20 @@ class OVNCentralCharm(ops.CharmBase):
         if self.unit.is_leader():
             self._publish_cluster_ids(peers)
         self._publish_server_ids(peers)
-        members = self._member_addresses(peers)
+        members = self._client_addresses_of_members(peers, OVSDB_ENDPOINTS[0])
         if not members:
             return
         self._run_northd(members)
-        self._publish_endpoints(members)
+        self._publish_endpoints(peers)
         clients.install_wrappers(
             ovsdb_cluster.connection_string(members, NB.client_port),
             ovsdb_cluster.connection_string(members, SB.client_port),
             self.files,
         )
-        self._apply_election_timer(config.election_timer_ms)
+        self._apply_election_timer(options.election_timer_ms)
 
-    def _install(self, config: CentralConfig) -> None:
-        services.configure_source(config.ovn_source)
+    def _install(self, options: CentralConfig) -> None:
+        services.configure_source(options.ovn_source)
         if not services.is_installed("ovn-central"):
             # The package would start standalone databases with default settings: hold its
             # units back until the charm has configured them.
@@ -142,14 +143,20 @@ class OVNCentralCharm(ops.CharmBase):
 
     def _publish_identity(self, peers: ops.Relation) -> None:
         """Address, hostname and one CSR per service; the keys stay on this machine."""
-        address, hostname = self._address, self._hostname
+        address, hostname, client_addresses = self._address, self._hostname, self._client_addresses
+        all_addresses = sorted({address, *client_addresses.values()})
         csrs = {}
         for service in pki.CENTRAL_SERVICES:
             key = pki.load_or_create_key(self.files.private_key(service))
-            attributes = pki.service_request(hostname, service, [address])
+            attributes = pki.service_request(hostname, service, all_addresses)
             csrs[service] = str(pki.load_or_create_csr(self.files.csr(service), attributes, key))
         peers.data[self.unit].update(
-            {"address": address, "hostname": hostname, "csrs": json.dumps(csrs, sort_keys=True)}
+            {
+                "address": address,
+                "client-addresses": json.dumps(client_addresses, sort_keys=True),
+                "hostname": hostname,
+                "csrs": json.dumps(csrs, sort_keys=True),
+            }
         )
 
     def _ensure_ca(self, peers: ops.Relation) -> tuple[Certificate, str]:
@@ -261,9 +268,10 @@ class OVNCentralCharm(ops.CharmBase):
                     return  # nobody to join through yet
                 ovsdb_cluster.join_cluster(db, self._address, others)
                 securitylog.log_event(securitylog.AUTHZ, "cluster_join", database=db.name)
-        changed = ovsdb_cluster.configure_server(db, self._address, self.files)
+        listen = sorted(set(self._client_addresses.values()))
+        changed = ovsdb_cluster.configure_server(db, self._address, listen, self.files)
         self._run_unit(f"{db.unit}.service", changed)
-        if _wait_for_membership(db) is None:
+        if ovsdb_cluster.wait_for_status(db, lambda status: status.status == "cluster member") is None:
             logger.info("%s: not a cluster member yet; will check again on the next hook", db.name)
 
     def _run_unit(self, unit: str, changed: bool) -> None:
@@ -288,13 +296,21 @@ class OVNCentralCharm(ops.CharmBase):
                 peers.data[self.app][key] = cid
 
     def _publish_server_ids(self, peers: ops.Relation) -> None:
-        """Announce membership once the local server is a full member of each cluster."""
+        """Announce membership once the local server is a full member of each cluster; withdraw
+        it when the server is not (a re-created database waiting to be admitted)."""
         for db in DATABASES:
-            status = ovsdb_cluster.cluster_status(db) if ovsdb_cluster.is_initialised(db) else None
-            if status is not None and status.status == "cluster member":
-                sid = ovsdb_cluster.local_server_id(db)
-                if sid:
-                    peers.data[self.unit][f"{db.short}-server-id"] = sid
+            key = f"{db.short}-server-id"
+            if not ovsdb_cluster.is_initialised(db):
+                peers.data[self.unit].pop(key, None)
+                continue
+            status = ovsdb_cluster.cluster_status(db)
+            if status is None:
+                continue  # not answering right now (restarting): keep the announcement
+            sid = ovsdb_cluster.local_server_id(db) if status.status == "cluster member" else None
+            if sid:
+                peers.data[self.unit][key] = sid
+            else:
+                peers.data[self.unit].pop(key, None)
 
     def _member_addresses_of(self, peers: ops.Relation, db: Database) -> dict[str, str]:
         """Unit name -> address of the units that announced membership of `db`."""
@@ -305,24 +321,28 @@ class OVNCentralCharm(ops.CharmBase):
                 members[unit.name] = data["address"]
         return members
 
-    def _member_addresses(self, peers: ops.Relation) -> list[str]:
-        """Addresses of the units that are members of both clusters: what clients connect to."""
-        nb = self._member_addresses_of(peers, NB)
-        sb = self._member_addresses_of(peers, SB)
-        return sorted(address for name, address in nb.items() if sb.get(name) == address)
+    def _client_addresses_of_members(self, peers: ops.Relation, endpoint: str) -> list[str]:
+        """The `endpoint` addresses of the units that are members of both clusters."""
+        nb, sb = self._member_addresses_of(peers, NB), self._member_addresses_of(peers, SB)
+        addresses = []
+        for unit in [self.unit, *peers.units]:
+            if unit.name in nb and unit.name in sb:
+                published = json.loads(peers.data[unit].get("client-addresses", "{}"))
+                addresses.append(published.get(endpoint, nb[unit.name]))
+        return sorted(addresses)
 
-    def _publish_endpoints(self, members: list[str]) -> None:
+    def _publish_endpoints(self, peers: ops.Relation) -> None:
         """Serve both ovsdb interface flavours: per-unit bound-address and app connection strings."""
-        nb = ovsdb_cluster.connection_string(members, NB.client_port)
-        sb = ovsdb_cluster.connection_string(members, SB.client_port)
         for endpoint in OVSDB_ENDPOINTS:
+            members = self._client_addresses_of_members(peers, endpoint)
             for relation in self.model.relations[endpoint]:
-                binding = self.model.get_binding(relation)
-                assert binding is not None
-                relation.data[self.unit]["bound-address"] = str(binding.network.bind_address)
+                relation.data[self.unit]["bound-address"] = self._client_addresses[endpoint]
                 if self.unit.is_leader():
                     relation.data[self.app].update(
-                        {"db_nb_connection_str": nb, "db_sb_connection_str": sb}
+                        {
+                            "db_nb_connection_str": ovsdb_cluster.connection_string(members, NB.client_port),
+                            "db_sb_connection_str": ovsdb_cluster.connection_string(members, SB.client_port),
+                        }
                     )
 
     def _apply_election_timer(self, target_ms: int) -> None:
@@ -335,17 +355,12 @@ class OVNCentralCharm(ops.CharmBase):
                     break
                 logger.info("changing %s election timer %d ms -> %d ms", db.name, status.election_timer_ms, step)
                 ovsdb_cluster.change_election_timer(db, step)
-                status = _wait_for_election_timer(db, step)
+                status = ovsdb_cluster.wait_for_status(db, lambda status, step=step: status.election_timer_ms == step)
 
     # --- status ----------------------------------------------------------------------------
 
     def _on_collect_unit_status(self, event: ops.CollectStatusEvent) -> None:
-        try:
-            self._config()
-        except ConfigError as e:
-            event.add_status(ops.BlockedStatus(str(e)))
-            return
-        event.add_status(self._workload_status())
+        event.add_status(config.unit_status(self._config, self._workload_status))
 
     def _workload_status(self) -> ops.StatusBase:
         if not services.is_installed("ovn-central"):
@@ -383,31 +398,6 @@ def ha_warning(central_units: int) -> str | None:
     if central_units % 2 == 0:
         return f"even number of central units ({central_units}): one more adds fault tolerance"
     return None
-
-
-@retry(
-    retry=retry_if_result(lambda status: status is None),
-    stop=stop_after_delay(30),
-    wait=wait_fixed(0.2),
-    retry_error_callback=lambda state: None,
-)
-def _wait_for_election_timer(db: Database, timer_ms: int) -> ovsdb_cluster.ClusterStatus | None:
-    status = ovsdb_cluster.cluster_status(db)
-    if status is not None and status.election_timer_ms == timer_ms:
-        return status
-    return None
-
-
-@retry(
-    retry=retry_if_result(lambda status: status is None),
-    stop=stop_after_delay(30),
-    wait=wait_fixed(0.5),
-    retry_error_callback=lambda state: None,
-)
-def _wait_for_membership(db: Database) -> ovsdb_cluster.ClusterStatus | None:
-    """A joining server becomes a member once the raft leader adds it (usually within seconds)."""
-    status = ovsdb_cluster.cluster_status(db)
-    return status if status is not None and status.status == "cluster member" else None
 
 
 if __name__ == "__main__":  # pragma: nocover

@@ -17,7 +17,8 @@ from charmlibs.interfaces.tls_certificates import (
     TLSCertificatesRequiresV4,
 )
 
-from charmed_ovn import chassis, clients, ovsdb_cluster, paths, pki, services
+from charmed_ovn import chassis, clients, config, ovsdb_cluster, paths, pki, services
+from charmed_ovn.config import ConfigError, parse_ovn_source
 
 logger = logging.getLogger(__name__)
 
@@ -38,10 +39,6 @@ class Endpoints:
 
     nb: str
     sb: str
-
-
-class ConfigError(ValueError):
-    """An option has a value the charm cannot use."""
 
 
 class OVNChassisCharm(ops.CharmBase):
@@ -78,11 +75,7 @@ class OVNChassisCharm(ops.CharmBase):
 
     def _config(self) -> ChassisConfig:
         """The typed configuration; raises ConfigError naming the first invalid option."""
-        source = str(self.config["ovn-source"])
-        try:
-            services.source_line(source)
-        except services.SourceError as e:
-            raise ConfigError(str(e)) from None
+        source = parse_ovn_source(self.config["ovn-source"])
         return ChassisConfig(ovn_source=source)
 
     @property
@@ -124,10 +117,10 @@ class OVNChassisCharm(ops.CharmBase):
 
     def _reconcile(self, _: ops.EventBase) -> None:
         try:
-            config = self._config()
+            options = self._config()
         except ConfigError:
             return  # collect-status reports it; nothing is changed on an invalid config
-        services.configure_source(config.ovn_source)
+        services.configure_source(options.ovn_source)
         services.install_packages(chassis.PACKAGES)
         services.start(f"{chassis.OVS_UNIT}.service")
         endpoints = self._endpoints()
@@ -139,6 +132,7 @@ class OVNChassisCharm(ops.CharmBase):
             encap_ip=self._address,
             datapath_type=chassis.datapath_type(chassis.kernel_has_openvswitch()),
         )
+        chassis.pin_system_id(settings.system_id)
         with chassis.open_vswitch() as ovs:
             chassis.apply_settings(ovs, settings, self.files)
         services.start(f"{chassis.CONTROLLER_UNIT}.service")
@@ -172,18 +166,14 @@ class OVNChassisCharm(ops.CharmBase):
                 ovs.delete_bridge(chassis.INTEGRATION_BRIDGE)
                 ovs.remove_external_ids(chassis.MANAGED_KEYS)
                 ovs.clear_ssl()
+        chassis.unpin_system_id(self._system_id)
         clients.remove_wrappers(self.files)
         shutil.rmtree(self.files.root, ignore_errors=True)
 
     # --- status ----------------------------------------------------------------------------
 
     def _on_collect_unit_status(self, event: ops.CollectStatusEvent) -> None:
-        try:
-            self._config()
-        except ConfigError as e:
-            event.add_status(ops.BlockedStatus(str(e)))
-            return
-        event.add_status(self._workload_status())
+        event.add_status(config.unit_status(self._config, self._workload_status))
 
     def _workload_status(self) -> ops.StatusBase:
         if not all(services.is_installed(package) for package in chassis.PACKAGES):

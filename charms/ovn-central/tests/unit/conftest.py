@@ -8,6 +8,7 @@ and the charm as `ovn_central_charm` (see `fake_machine.py`), whatever pytest's 
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 import types
@@ -26,14 +27,13 @@ if PACKAGE not in sys.modules:
     _package.__path__ = [str(HERE)]
     sys.modules[PACKAGE] = _package
 
-from charmed_ovn import paths  # noqa: E402
-from ops import testing  # noqa: E402
 from ovn_central_unit_tests.fake_machine import (  # noqa: E402
     HOSTNAME,
     FakeClock,
     FakeMachine,
-    OVNCentralCharm,
 )
+
+from charmed_ovn import paths  # noqa: E402
 
 
 class _PackagedModule(pytest.Module):
@@ -44,8 +44,6 @@ class _PackagedModule(pytest.Module):
     """
 
     def _getobj(self):
-        import importlib
-
         module = importlib.import_module(f"{PACKAGE}.{self.path.stem}")
         self.config.pluginmanager.consider_module(module)
         return module
@@ -93,8 +91,3 @@ def machine(monkeypatch: pytest.MonkeyPatch, state_dir: Path, hostname: str, clo
     fake = FakeMachine()
     fake.install(monkeypatch)
     return fake
-
-
-@pytest.fixture
-def ctx() -> testing.Context[OVNCentralCharm]:
-    return testing.Context(OVNCentralCharm)

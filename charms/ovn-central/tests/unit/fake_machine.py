@@ -18,11 +18,12 @@ from pathlib import Path
 import pytest
 import tenacity
 import tenacity.nap
-from charmed_ovn import clients, ovsdb_cluster, paths, pki, services
-from charmed_ovn.ovsdb_cluster import ClusterStatus, Database
 from charmlibs.interfaces.tls_certificates import Certificate, CertificateSigningRequest, PrivateKey
 from cryptography import x509
 from ops import testing
+
+from charmed_ovn import clients, ovsdb_cluster, paths, pki, services
+from charmed_ovn.ovsdb_cluster import ClusterStatus, Database
 
 CHARM_SRC = Path(__file__).resolve().parents[2] / "src" / "charm.py"
 CHARM_MODULE = "ovn_central_charm"
@@ -91,13 +92,27 @@ class FakeMachine:
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         for name in (
-            "configure_source", "install_packages", "is_installed", "hold", "release",
-            "is_masked", "is_active", "start", "restart", "write_drop_in",
+            "configure_source",
+            "install_packages",
+            "is_installed",
+            "hold",
+            "release",
+            "is_masked",
+            "is_active",
+            "start",
+            "restart",
+            "write_drop_in",
         ):
             monkeypatch.setattr(services, name, getattr(self, name))
         for name in (
-            "is_initialised", "create_cluster", "join_cluster", "local_server_id",
-            "local_cluster_id", "cluster_status", "change_election_timer", "northd_state",
+            "is_initialised",
+            "create_cluster",
+            "join_cluster",
+            "local_server_id",
+            "local_cluster_id",
+            "cluster_status",
+            "change_election_timer",
+            "northd_state",
         ):
             monkeypatch.setattr(ovsdb_cluster, name, getattr(self, name))
         monkeypatch.setattr(clients, "install_wrappers", self.install_wrappers)
@@ -111,7 +126,9 @@ class FakeMachine:
             db.initialised, db.role, db.election_timer_ms = True, role, timer_ms
             db.cluster_id, db.server_id = f"{short}-cluster", f"{short}-server-0"
         self.active |= {
-            "ovn-ovsdb-server-nb.service", "ovn-ovsdb-server-sb.service", "ovn-northd.service",
+            "ovn-ovsdb-server-nb.service",
+            "ovn-ovsdb-server-sb.service",
+            "ovn-northd.service",
             "ovn-central.service",
         }
         return self
@@ -316,9 +333,7 @@ def member_app_data(ca: Certificate, ca_key: str, *, cluster_ids: bool = True) -
 
 
 def ca_secret(ca: Certificate, ca_key: str) -> testing.Secret:
-    return testing.Secret(
-        {"certificate": str(ca), "private-key": ca_key}, label="ovn-ca", owner="app"
-    )
+    return testing.Secret({"certificate": str(ca), "private-key": ca_key}, label="ovn-ca", owner="app")
 
 
 def all_databag_values(state: testing.State) -> list[str]:
@@ -333,6 +348,12 @@ def all_databag_values(state: testing.State) -> list[str]:
         for bag in bags:
             values += list(bag.values())
     return values
+
+
+def relation(state: testing.State, endpoint: str) -> testing.RelationBase:
+    """The one relation of `state` on `endpoint`."""
+    [found] = [relation for relation in state.relations if relation.endpoint == endpoint]
+    return found
 
 
 def pem_body_lines(pem: str) -> list[str]:

@@ -1,0 +1,100 @@
+"""The ovsdb and ovsdb-cms endpoints: per-unit addresses and, from the leader, connection strings."""
+
+from __future__ import annotations
+
+import pytest
+from ops import testing
+
+from .fake_machine import (
+    ADDRESS,
+    OVNCentralCharm,
+    ca_secret,
+    member_app_data,
+    network,
+    networks,
+    new_ca,
+    peer_data,
+    relation,
+)
+
+NB = "ssl:10.0.0.10:6641,ssl:10.0.0.11:6641"
+SB = "ssl:10.0.0.10:6642,ssl:10.0.0.11:6642"
+
+
+class TestCharmOvsdbRelations:
+    @pytest.fixture(autouse=True)
+    def context(self, machine):
+        self.ctx = testing.Context(OVNCentralCharm)
+        self.machine = machine.running_member()
+        self.ca, self.ca_key = new_ca()
+
+    def state(
+        self, *, leader: bool, networks: set[testing.Network], peers_are_members: bool = True
+    ) -> testing.State:
+        peer = testing.PeerRelation(
+            "cluster",
+            local_app_data=member_app_data(self.ca, self.ca_key),
+            peers_data={
+                1: peer_data("central-1", "10.0.0.11", member=peers_are_members),
+                2: peer_data("central-2", "10.0.0.12"),  # has not joined both clusters
+            },
+        )
+        return testing.State(
+            leader=leader,
+            relations={
+                peer,
+                testing.Relation("ovsdb", remote_app_name="ovn-chassis"),
+                testing.Relation("ovsdb-cms", remote_app_name="neutron-api"),
+            },
+            secrets={ca_secret(self.ca, self.ca_key)} if leader else set(),
+            networks=networks,
+        )
+
+    def test_given_members_when_leader_reconciles_then_bound_address_and_member_connection_strings(self):
+        out = self.ctx.run(self.ctx.on.update_status(), self.state(leader=True, networks=networks()))
+
+        for endpoint in ("ovsdb", "ovsdb-cms"):
+            assert relation(out, endpoint).local_unit_data["bound-address"] == ADDRESS
+            assert relation(out, endpoint).local_app_data == {
+                "db_nb_connection_str": NB,
+                "db_sb_connection_str": SB,
+            }
+
+    def test_given_members_when_non_leader_reconciles_then_bound_address_and_no_app_data(self):
+        out = self.ctx.run(self.ctx.on.update_status(), self.state(leader=False, networks=networks()))
+
+        for endpoint in ("ovsdb", "ovsdb-cms"):
+            assert relation(out, endpoint).local_unit_data["bound-address"] == ADDRESS
+            assert relation(out, endpoint).local_app_data == {}
+
+    def test_given_no_member_of_both_clusters_when_leader_reconciles_then_nothing_published(self):
+        self.machine.dbs["sb"].status = "joining cluster"
+
+        out = self.ctx.run(
+            self.ctx.on.update_status(),
+            self.state(leader=True, networks=networks(), peers_are_members=False),
+        )
+
+        for endpoint in ("ovsdb", "ovsdb-cms"):
+            assert "bound-address" not in relation(out, endpoint).local_unit_data
+            assert relation(out, endpoint).local_app_data == {}
+
+    def test_given_ovsdb_endpoints_in_other_spaces_when_reconcile_then_bound_address_is_where_servers_listen(
+        self,
+    ):
+        # Each endpoint can be bound to its own space. The NB/SB servers listen on the cluster
+        # address only (`--remote=pssl:PORT:IP`), so a per-unit bound-address elsewhere is an
+        # address nobody answers on.
+        spaces = {
+            network("cluster", ADDRESS),
+            network("ovsdb", "10.1.0.10"),
+            network("ovsdb-cms", "10.2.0.10"),
+            network("certificates", ADDRESS),
+        }
+
+        out = self.ctx.run(self.ctx.on.update_status(), self.state(leader=True, networks=spaces))
+
+        listeners = self.machine.drop_ins["ovn-ovsdb-server-sb.service"]
+        for endpoint in ("ovsdb", "ovsdb-cms"):
+            bound = relation(out, endpoint).local_unit_data["bound-address"]
+            assert f"--remote=pssl:6642:{bound}" in listeners

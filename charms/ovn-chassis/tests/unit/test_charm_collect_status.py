@@ -1,0 +1,117 @@
+"""Unit status: one message per stage, from the same predicates the reconcile uses."""
+
+from __future__ import annotations
+
+import pytest
+from ops import testing
+
+from charmed_ovn import paths, pki
+
+from .fake_machine import (
+    APP,
+    HOSTNAME,
+    SB,
+    OVNChassisCharm,
+    certificates_relation,
+    networks,
+    ovsdb_relation,
+    with_assigned_certificates,
+)
+
+
+class TestCharmCollectStatus:
+    @pytest.fixture(autouse=True)
+    def context(self, machine):
+        self.ctx = testing.Context(OVNChassisCharm)
+        self.machine = machine
+
+    def configured_state(self) -> testing.State:
+        ca, ca_key = pki.generate_ca()
+        state = testing.State(relations={ovsdb_relation(), certificates_relation()}, networks=networks())
+        return with_assigned_certificates(self.ctx, state, ca, ca_key)
+
+    def test_given_invalid_ovn_source_when_config_changed_then_blocked_with_the_reason(self):
+        out = self.ctx.run(self.ctx.on.config_changed(), testing.State(config={"ovn-source": "deb nowhere"}))
+
+        assert out.unit_status == testing.BlockedStatus(
+            "ovn-source must be empty, a cloud-archive pocket like 'cloud:noble-epoxy' or an apt line "
+            "starting with 'deb ', got 'deb nowhere'"
+        )
+        assert self.machine.log == []
+
+    def test_given_packages_missing_when_a_hook_without_reconcile_runs_then_maintenance(self):
+        self.machine.installed.add("openvswitch-switch")
+
+        out = self.ctx.run(self.ctx.on.stop(), testing.State(networks=networks()))
+
+        assert out.unit_status == testing.MaintenanceStatus("installing Open vSwitch and ovn-controller")
+
+    def test_given_no_certificates_relation_when_install_then_blocked_on_it(self):
+        out = self.ctx.run(
+            self.ctx.on.install(), testing.State(relations={ovsdb_relation()}, networks=networks())
+        )
+
+        assert out.unit_status == testing.BlockedStatus("missing relation to a certificates provider")
+
+    def test_given_no_ovsdb_relation_when_install_then_blocked_on_it(self):
+        out = self.ctx.run(
+            self.ctx.on.install(), testing.State(relations={certificates_relation()}, networks=networks())
+        )
+
+        assert out.unit_status == testing.BlockedStatus("missing ovsdb relation to ovn-central")
+
+    def test_given_ovsdb_relation_without_endpoints_when_reconcile_then_waiting_for_them(self):
+        state = testing.State(
+            relations={ovsdb_relation(app_data={}, units={0: {}}), certificates_relation()},
+            networks=networks(),
+        )
+
+        out = self.ctx.run(self.ctx.on.update_status(), state)
+
+        assert out.unit_status == testing.WaitingStatus(
+            "waiting for the Southbound endpoints from ovn-central"
+        )
+
+    def test_given_endpoints_without_certificates_when_reconcile_then_waiting_for_them(self):
+        state = testing.State(relations={ovsdb_relation(), certificates_relation()}, networks=networks())
+
+        out = self.ctx.run(self.ctx.on.update_status(), state)
+
+        assert out.unit_status == testing.WaitingStatus(
+            "waiting for certificates from the certificates provider"
+        )
+
+    def test_given_controller_not_connected_when_reconcile_then_waiting_for_the_connection(self):
+        self.machine.connected = False
+
+        out = self.ctx.run(self.ctx.on.update_status(), self.configured_state())
+
+        assert out.unit_status == testing.WaitingStatus(
+            "ovn-controller is not connected to the Southbound database"
+        )
+
+    def test_given_chassis_not_in_southbound_when_reconcile_then_waiting_for_registration(self):
+        self.machine.registered = False
+
+        out = self.ctx.run(self.ctx.on.update_status(), self.configured_state())
+
+        assert out.unit_status == testing.WaitingStatus(
+            "waiting for the chassis to appear in the Southbound database"
+        )
+        assert self.machine.registration_queries[-1] == (HOSTNAME, SB, paths.charm_files(APP).root)
+
+    def test_given_registered_chassis_with_kernel_datapath_when_reconcile_then_active(self):
+        out = self.ctx.run(self.ctx.on.update_status(), self.configured_state())
+
+        assert out.unit_status == testing.ActiveStatus(f"chassis {HOSTNAME} registered")
+
+    def test_given_registered_chassis_without_kernel_module_when_reconcile_then_active_with_userspace_note(
+        self,
+    ):
+        self.machine.kernel_module = False
+
+        out = self.ctx.run(self.ctx.on.update_status(), self.configured_state())
+
+        assert out.unit_status == testing.ActiveStatus(
+            f"chassis {HOSTNAME} registered (userspace datapath: the kernel has no openvswitch module)"
+        )
