@@ -50,6 +50,10 @@ class CharmFiles:
         """PEM private key of one OVN service; mode 0600."""
         return self.pki / f"{service}-privkey.pem"
 
+    def pending_key(self, service: str) -> Path:
+        """A new key waiting for its certificate (reissue): the pair is swapped in together."""
+        return self.pki / f"{service}-privkey.pem.next"
+
     def csr(self, service: str) -> Path:
         """The certificate signing request last sent for one OVN service."""
         return self.pki / f"{service}.csr"

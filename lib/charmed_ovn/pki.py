@@ -8,7 +8,9 @@ both, e.g. raft peers dial each other with the same certificate).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +28,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from charmed_ovn import paths
 
 CA_VALIDITY = timedelta(days=3650)
 LEAF_VALIDITY = timedelta(days=730)
@@ -259,3 +263,207 @@ def load_or_create_csr(
     csr = make_csr(attributes, key)
     write_file(path, str(csr), mode=0o644)
     return csr
+
+
+# --- certificate inventory (the list-certificates action) ---------------------------------------
+
+SERVICE_TITLES = {
+    NB_SERVICE: "OVN Northbound Service",
+    SB_SERVICE: "OVN Southbound Service",
+    NORTHD_SERVICE: "OVN Northd Service",
+    CONTROLLER_SERVICE: "OVN Chassis Service",
+    CLIENT_SERVICE: "Client",
+}
+
+
+def _file_entry(path: Path) -> str:
+    return f"{path} ({'OK: Present' if path.exists() else 'Error: Missing file'})"
+
+
+def _expiry(pem: str) -> str:
+    return Certificate.from_string(pem).expiry_time.astimezone(UTC).isoformat()
+
+
+def inventory(files: paths.CharmFiles, services: tuple[str, ...], ca_auto_renew: bool | None) -> dict:
+    """What MicroOVN's `certificates list -f json` reports, for the services this unit runs,
+    plus the fingerprint of the CA that issued each certificate (None when cacert.pem did not)."""
+    ca_pem = files.ca_cert.read_text() if files.ca_cert.exists() else None
+    report: dict = {
+        "ca": None
+        if ca_pem is None
+        else {
+            "cert": _file_entry(files.ca_cert),
+            "auto_renew": ca_auto_renew,
+            "expiration_date": _expiry(ca_pem),
+            "fingerprint": fingerprint(ca_pem),
+        }
+    }
+    for service in services:
+        cert_path, key_path = files.certificate(service), files.private_key(service)
+        if not cert_path.exists() and not key_path.exists():
+            report[service] = None
+            continue
+        entry = {"cert": _file_entry(cert_path), "key": _file_entry(key_path)}
+        if cert_path.exists():
+            cert = Certificate.from_string(cert_path.read_text())
+            entry["expiration_date"] = _expiry(str(cert))
+            entry["fingerprint"] = fingerprint(str(cert))
+            issued_by_ca = ca_pem is not None and is_signed_by(cert, Certificate.from_string(ca_pem))
+            entry["issuer_fingerprint"] = fingerprint(ca_pem) if issued_by_ca else None
+        report[service] = entry
+    return report
+
+
+def render_inventory(report: dict) -> str:
+    """The report as MicroOVN's text output: one section per certificate."""
+    sections = []
+    ca = report.get("ca")
+    lines = ["[OVN CA]"]
+    if ca is None:
+        lines.append("Not present.")
+    else:
+        lines += [
+            ca["cert"],
+            f"expiration date: {ca['expiration_date']}",
+            f"fingerprint: {ca['fingerprint']}",
+            f"Auto-renew: {'unknown' if ca['auto_renew'] is None else str(ca['auto_renew']).lower()}",
+        ]
+    sections.append("\n".join(lines))
+    for service, entry in report.items():
+        if service == "ca":
+            continue
+        lines = [f"[{SERVICE_TITLES.get(service, service)}]"]
+        if entry is None:
+            lines.append("Not present.")
+        else:
+            lines += [entry["cert"], entry["key"]]
+            if "expiration_date" in entry:
+                lines.append(f"expiration date: {entry['expiration_date']}")
+                lines.append(f"issuer fingerprint: {entry['issuer_fingerprint'] or 'not the CA in cacert.pem'}")
+        sections.append("\n".join(lines))
+    return "\n\n".join(sections) + "\n"
+
+
+# --- a CA the operator brings (the set-ca action) -----------------------------------------------
+
+_PEM_BLOCK = re.compile(r"-----BEGIN (?P<label>[A-Z0-9 ]+)-----.*?-----END (?P=label)-----", re.S)
+_KEY_LABELS = ("PRIVATE KEY", "EC PRIVATE KEY", "RSA PRIVATE KEY")
+
+
+class CAError(ValueError):
+    """A CA given by the operator cannot be used; the message says why."""
+
+
+@dataclass(frozen=True)
+class UserCA:
+    """A validated CA: its certificate (the first of the chain given) and key (PKCS#8 PEM)."""
+
+    certificate: str
+    private_key: str
+
+
+def split_combined(text: str) -> tuple[str, str]:
+    """Certificates and the first private key from one PEM text (MicroOVN's `--combined`)."""
+    blocks = list(_PEM_BLOCK.finditer(text))
+    certificates = [b.group(0) for b in blocks if b["label"] == "CERTIFICATE"]
+    keys = [b.group(0) for b in blocks if b["label"] in _KEY_LABELS]
+    if not certificates:
+        raise CAError("combined: no CERTIFICATE block found")
+    if not keys:
+        raise CAError("combined: no PRIVATE KEY block found")
+    return "\n".join(certificates) + "\n", keys[0] + "\n"
+
+
+def parse_user_ca(certificate_pem: str, key_pem: str) -> UserCA:
+    """Check a CA the operator brings, as MicroOVN's set-ca does: every certificate given is a CA
+    allowed to sign certificates, the key matches the first one, and the key is RSA, ECDSA or
+    Ed25519. Raises CAError with the exact reason."""
+    try:
+        chain = x509.load_pem_x509_certificates(certificate_pem.encode())
+    except ValueError:
+        raise CAError("cert: not a PEM certificate") from None
+    for cert in chain:
+        subject = cert.subject.rfc4514_string()
+        try:
+            is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+        except x509.ExtensionNotFound:
+            is_ca = False
+        if not is_ca:
+            raise CAError(f"cert: '{subject}' is not a CA certificate (no basicConstraints CA:TRUE)")
+        try:
+            usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+            if not usage.key_cert_sign:
+                raise CAError(f"cert: '{subject}' may not sign certificates (keyUsage lacks keyCertSign)")
+        except x509.ExtensionNotFound:
+            pass
+    try:
+        key = serialization.load_pem_private_key(key_pem.encode(), password=None)
+    except (ValueError, TypeError):
+        raise CAError("key: not an unencrypted PEM private key (PKCS#8, EC or PKCS#1)") from None
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
+        raise CAError(f"key: {type(key).__name__} keys are not supported; use RSA, ECDSA or Ed25519")
+    der, spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    if key.public_key().public_bytes(der, spki) != chain[0].public_key().public_bytes(der, spki):
+        raise CAError("key: does not match the CA certificate")
+    return UserCA(
+        certificate=chain[0].public_bytes(serialization.Encoding.PEM).decode(),
+        private_key=key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode(),
+    )
+
+
+# --- reissuing (the reissue-certificates action) ------------------------------------------------
+
+
+def services_to_reissue(requested: str, local: tuple[str, ...]) -> tuple[str, ...]:
+    """The services a reissue request covers on this unit; ValueError with the reason otherwise."""
+    if requested == "all":
+        return local
+    if requested in local:
+        return (requested,)
+    if requested in SERVICE_TITLES:
+        raise ValueError(
+            f"can't issue certificate for service '{requested}': it does not run on this unit "
+            f"(services here: {', '.join(local)})"
+        )
+    raise ValueError(f"unknown service '{requested}': expected one of {', '.join(local)}, or all")
+
+
+def write_certificate(cert_path: Path, key_path: Path, pem: str) -> bool:
+    """Write a service's certificate, then mark its key changed too: OVS daemons reload their
+    key and certificate together, but notice a change only by the key file's mtime."""
+    if not write_file(cert_path, pem, mode=0o644):
+        return False
+    os.utime(key_path)
+    return True
+
+
+def install_pair(cert_path: Path, key_path: Path, pending_key_path: Path, certificate: Certificate) -> bool:
+    """Install `certificate` with the key it was issued for: a pending (reissued) key becomes the
+    service's key together with it. Return whether anything changed."""
+    if pending_key_path.exists():
+        if certificate.matches_private_key(PrivateKey.from_string(pending_key_path.read_text())):
+            write_file(cert_path, str(certificate), mode=0o644)
+            os.replace(pending_key_path, key_path)
+            os.utime(key_path)  # the pending key's own mtime may predate the certificate
+            return True
+    if key_path.exists() and certificate.matches_private_key(PrivateKey.from_string(key_path.read_text())):
+        return write_certificate(cert_path, key_path, str(certificate))
+    return False
+
+
+def valid_pair(cert_path: Path, key_path: Path, ca: Certificate) -> bool:
+    """Whether a service has a certificate from `ca` and the key it was issued for."""
+    if not cert_path.exists() or not key_path.exists():
+        return False
+    certificate = Certificate.from_string(cert_path.read_text())
+    key = PrivateKey.from_string(key_path.read_text())
+    return certificate.matches_private_key(key) and is_signed_by(certificate, ca)
+
+
+def format_inventory(report: dict, output_format: str) -> str:
+    """The inventory as `list-certificates format=json|text` prints it."""
+    if output_format == "json":
+        return json.dumps(report, indent=2, sort_keys=True)
+    return render_inventory(report)

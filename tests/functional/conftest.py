@@ -13,7 +13,6 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "lib"))
 BUNDLE = REPO / "bundles" / "bundle.yaml"
-MODEL = "ft"  # its own model name, so a developer's `ovn` model is left alone
 DEPLOY_TIMEOUT_S = 1200
 
 
@@ -53,10 +52,12 @@ def lab_leftovers(model: str) -> list[str]:
     return leftovers
 
 
-@pytest.fixture(scope="session")
-def lab() -> Iterator[Lab]:
-    """The bundle deployed in the lab, every unit active; destroyed (and checked) at the end."""
-    lab = Lab(MODEL)
+@pytest.fixture(scope="module")
+def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
+    """The bundle deployed in the lab for one test module (its MODEL), every unit active;
+    destroyed, and checked to leave nothing behind, when the module is done."""
+    model = request.module.MODEL
+    lab = Lab(model)
     lab.run("destroy", check=False)
     try:
         lab.run("deploy", str(BUNDLE))
@@ -64,4 +65,4 @@ def lab() -> Iterator[Lab]:
         yield lab
     finally:
         lab.run("destroy", timeout=300)
-        assert lab_leftovers(MODEL) == [], "destroy left lab resources behind"
+        assert lab_leftovers(model) == [], "destroy left lab resources behind"

@@ -19,6 +19,7 @@ from tests.lab import machines, paths, vms
 from tests.lab.model import open_model
 
 pytestmark = pytest.mark.lab
+MODEL = "ft"  # a model of its own, so a developer's `ovn` model is left alone
 
 CENTRALS = ["ovn-central/0", "ovn-central/1", "ovn-central/2"]
 CHASSIS_PKI = "/var/lib/charmed-ovn/ovn-chassis/pki"

@@ -19,13 +19,17 @@ UPDATE_STATUS_INTERVAL_S = 3.0
 
 
 def parse_assignments(items: list[str]) -> dict[str, Any]:
-    """k=v arguments; values parsed as YAML scalars (true, 3, text) like `juju run` does."""
-    result = {}
+    """k=v arguments; values parsed as YAML scalars (true, 3, text) like `juju run` does;
+    k=@FILE takes the file's text as it is (for PEM and other multi-line values)."""
+    result: dict[str, Any] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise LabError(f"expected key=value, got {item!r}")
-        result[key] = yaml.safe_load(value) if value else ""
+        if value.startswith("@"):
+            result[key] = Path(value[1:]).read_text()
+        else:
+            result[key] = yaml.safe_load(value) if value else ""
     return result
 
 
@@ -212,6 +216,26 @@ def cmd_vm_exec(args: argparse.Namespace) -> int:
     return result.returncode
 
 
+def cmd_add_secret(args: argparse.Namespace) -> int:
+    content = {}
+    for item in args.content:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise LabError(f"expected key=value, got {item!r}")
+        if value.startswith("@"):  # juju add-secret's key#file=PATH, spelled key=@PATH here
+            value = Path(value[1:]).read_text()
+        content[key] = value
+    with open_model(args.model) as model:
+        print(model.add_user_secret(args.name, content))
+    return 0
+
+
+def cmd_grant_secret(args: argparse.Namespace) -> int:
+    with open_model(args.model) as model:
+        model.grant_user_secret(args.name, args.app)
+    return 0
+
+
 def cmd_destroy(args: argparse.Namespace) -> int:
     if (model_dir(args.model) / "model.json").exists():
         with open_model(args.model) as model:
@@ -279,6 +303,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("command", nargs=argparse.REMAINDER)
     p.add_argument("--timeout", type=float, default=300)
     p.set_defaults(func=cmd_vm_exec)
+    p = sub.add_parser("add-secret", help="a user secret, like juju add-secret (value @FILE reads a file)")
+    p.add_argument("name")
+    p.add_argument("content", nargs="+")
+    p.set_defaults(func=cmd_add_secret)
+    p = sub.add_parser("grant-secret", help="let an application read a user secret")
+    p.add_argument("name")
+    p.add_argument("app")
+    p.set_defaults(func=cmd_grant_secret)
     sub.add_parser("destroy", help="remove the model's machines, VMs and state").set_defaults(func=cmd_destroy)
     return parser
 

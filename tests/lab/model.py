@@ -381,6 +381,36 @@ class Model:
         for unit in self.apps[app]["units"]:
             self._queue(unit, {"kind": "config_changed"})
 
+    def add_user_secret(self, label: str, content: dict[str, str]) -> str:
+        """A secret the operator owns (`juju add-secret`); charms see it once granted."""
+        if any(s["owner"] == "model" and s["label"] == label for s in self.data["secrets"].values()):
+            raise LabError(f"a secret named {label!r} already exists")
+        sid = f"secret:{uuid.uuid4().hex[:20]}"
+        self.data["secrets"][sid] = {
+            "owner": "model",
+            "label": label,
+            "description": None,
+            "expire": None,
+            "rotate": None,
+            "revisions": {"1": content},
+            "latest": 1,
+            "grants": {},
+            "app_grants": [],
+            "consumers": {},
+            "expired_fired": None,
+        }
+        return sid
+
+    def grant_user_secret(self, label: str, app: str) -> None:
+        """`juju grant-secret`: the application's units may read the secret."""
+        if app not in self.apps:
+            raise LabError(f"no application {app!r}")
+        matches = [s for s in self.data["secrets"].values() if s["owner"] == "model" and s["label"] == label]
+        if not matches:
+            raise LabError(f"no secret named {label!r}")
+        if app not in matches[0]["app_grants"]:
+            matches[0]["app_grants"].append(app)
+
     def queue_update_status(self) -> None:
         for unit in self.units:
             if not self.units[unit]["queue"]:
@@ -631,6 +661,8 @@ class Model:
         return views
 
     def _granted(self, secret: dict[str, Any], unit: str) -> bool:
+        if self.app_of(unit) in secret.get("app_grants", []):
+            return True
         for rid, names in secret["grants"].items():
             relation = self.data["relations"].get(rid)
             if relation and unit in relation["members"] and (unit in names or self.app_of(unit) in names):

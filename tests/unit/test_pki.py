@@ -483,3 +483,14 @@ def test_needs_signing_when_the_csr_asks_for_another_address_with_the_same_key(c
     assert not pki.needs_signing(old, issued, ca[0], NOW, timedelta(days=10))
     assert pki.needs_signing(moved, issued, ca[0], NOW, timedelta(days=10))
     assert pki.same_names(issued, old) and not pki.same_names(issued, moved)
+
+
+def test_write_certificate_marks_the_key_changed_so_ovs_reloads_both(tmp_path):
+    key_path, cert_path = tmp_path / "k.pem", tmp_path / "c.pem"
+    key_path.write_text("key")
+    os.utime(key_path, (1_000_000, 1_000_000))
+    assert pki.write_certificate(cert_path, key_path, "cert-1")
+    assert key_path.stat().st_mtime > 1_000_000
+    os.utime(key_path, (1_000_000, 1_000_000))
+    assert not pki.write_certificate(cert_path, key_path, "cert-1")  # unchanged: key left alone
+    assert key_path.stat().st_mtime == 1_000_000

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import ops
+from authority import Authority, AuthorityStore, expiry_warning, needs_renewal
 from charmlibs.interfaces.tls_certificates import (
     Certificate,
     CertificateSigningRequest,
+    PrivateKey,
     ProviderCertificate,
     TLSCertificatesProvidesV4,
 )
@@ -26,9 +28,7 @@ logger = logging.getLogger(__name__)
 PEER = "cluster"
 OVSDB_ENDPOINTS = ("ovsdb", "ovsdb-cms")
 CERTIFICATES = "certificates"
-CA_SECRET_LABEL = "ovn-ca"
 PACKAGES = ["ovn-central"]
-RENEW_BEFORE = timedelta(days=10)
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class CentralConfig:
 
     ovn_source: str
     election_timer_ms: int
+    renew_before: timedelta
 
 
 class OVNCentralCharm(ops.CharmBase):
@@ -65,6 +66,13 @@ class OVNCentralCharm(ops.CharmBase):
         for event in reconcile_events:
             framework.observe(event, self._reconcile)
         framework.observe(self.on.collect_unit_status, self._on_collect_unit_status)
+        framework.observe(self.on.list_certificates_action, self._on_list_certificates)
+        framework.observe(self.on.reissue_certificates_action, self._on_reissue_certificates)
+        framework.observe(self.on.regenerate_ca_action, self._on_regenerate_ca)
+        framework.observe(self.on.set_ca_action, self._on_set_ca)
+        framework.observe(self.on.get_ca_certificate_action, self._on_get_ca_certificate)
+        self._authorities: AuthorityStore | None = None
+        self._issued: dict[str, dict[str, str]] = {}  # what this hook signed, for action results
 
     # --- configuration ---------------------------------------------------------------------
 
@@ -77,7 +85,12 @@ class OVNCentralCharm(ops.CharmBase):
                 f"{ovsdb_cluster.MAX_ELECTION_TIMER_S} seconds, got {timer}"
             )
         source = parse_ovn_source(self.config["ovn-source"])
-        return CentralConfig(ovn_source=source, election_timer_ms=timer * 1000)
+        renewal_days = int(self.config["certificate-renewal-days"])
+        if not 1 <= renewal_days <= 365:
+            raise ConfigError(f"certificate-renewal-days must be between 1 and 365, got {renewal_days}")
+        return CentralConfig(
+            ovn_source=source, election_timer_ms=timer * 1000, renew_before=timedelta(days=renewal_days)
+        )
 
     def _binding_address(self, endpoint: str) -> str:
         binding = self.model.get_binding(endpoint)
@@ -111,10 +124,13 @@ class OVNCentralCharm(ops.CharmBase):
             return
         self._publish_identity(peers)
         if self.unit.is_leader():
-            ca, ca_key = self._ensure_ca(peers)
-            self._sign_peer_requests(peers, ca, ca_key)
-            self._sign_relation_requests(ca, ca_key)
-        if not self._install_certificates(peers):
+            authority = self._ensure_ca(peers, options.renew_before)
+            self._sign_peer_requests(peers, authority, options.renew_before)
+            self._sign_relation_requests(authority, options.renew_before)
+        installed = self._install_certificates(peers)
+        if self.unit.is_leader():
+            self._authority_store(peers).retire_previous(self._installed_ca_fingerprints(peers))
+        if not installed:
             return
         for db in DATABASES:
             self._run_database(peers, db)
@@ -147,7 +163,7 @@ class OVNCentralCharm(ops.CharmBase):
         all_addresses = sorted({address, *client_addresses.values()})
         csrs = {}
         for service in pki.CENTRAL_SERVICES:
-            key = pki.load_or_create_key(self.files.private_key(service))
+            key = self._requesting_key(service)
             attributes = pki.service_request(hostname, service, all_addresses)
             csrs[service] = str(pki.load_or_create_csr(self.files.csr(service), attributes, key))
         peers.data[self.unit].update(
@@ -159,26 +175,36 @@ class OVNCentralCharm(ops.CharmBase):
             }
         )
 
-    def _ensure_ca(self, peers: ops.Relation) -> tuple[Certificate, str]:
-        """The CA, from the application's secret; made once, on the first leader."""
-        try:
-            content = self.model.get_secret(label=CA_SECRET_LABEL).get_content(refresh=True)
-            ca = Certificate.from_string(content["certificate"])
-            ca_key = content["private-key"]
-        except ops.SecretNotFoundError:
-            ca, ca_key = pki.generate_ca()
-            self.app.add_secret(
-                {"certificate": str(ca), "private-key": ca_key},
-                label=CA_SECRET_LABEL,
-                description="OVN certificate authority (certificate and private key)",
-            )
-            securitylog.log_event(
-                securitylog.AUTHN, "ca_generated", auto_renew="true", fingerprint=pki.fingerprint(str(ca))
-            )
-        peers.data[self.app]["ca-certificate"] = str(ca)
-        return ca, ca_key
+    def _requesting_key(self, service: str) -> PrivateKey:
+        """The key a CSR is made for: a pending one (reissue in progress) or the current one."""
+        pending = self.files.pending_key(service)
+        if pending.exists():
+            return PrivateKey.from_string(pending.read_text())
+        return pki.load_or_create_key(self.files.private_key(service))
 
-    def _sign_peer_requests(self, peers: ops.Relation, ca: Certificate, ca_key: str) -> None:
+    def _authority_store(self, peers: ops.Relation) -> AuthorityStore:
+        if self._authorities is None:
+            self._authorities = AuthorityStore(self, peers)
+        return self._authorities
+
+    def _ensure_ca(self, peers: ops.Relation, renew_before: timedelta) -> Authority:
+        """The CA: made once, on the first leader; renewed before it expires when generated."""
+        store = self._authority_store(peers)
+        authority = store.load()
+        if authority is None:
+            store.replace(Authority.generate(), "ca_generated")
+        elif needs_renewal(authority, datetime.now(UTC), renew_before):
+            store.replace(Authority.generate(), "ca_renewed")
+        else:
+            store.publish()
+        current = store.load()
+        assert current is not None
+        return current
+
+    def _record(self, holder: str, service: str, outcome: str) -> None:
+        self._issued.setdefault(holder.replace("/", "-"), {})[service] = outcome
+
+    def _sign_peer_requests(self, peers: ops.Relation, authority: Authority, renew_before: timedelta) -> None:
         """Sign every central unit's service CSRs that lack a current certificate."""
         issued: dict[str, dict[str, str]] = json.loads(peers.data[self.app].get("certificates", "{}"))
         now = datetime.now(UTC)
@@ -190,8 +216,9 @@ class OVNCentralCharm(ops.CharmBase):
                 csr = CertificateSigningRequest.from_string(csr_pem)
                 current = unit_certs.get(service)
                 current_cert = Certificate.from_string(current) if current else None
-                if pki.needs_signing(csr, current_cert, ca, now, RENEW_BEFORE):
-                    unit_certs[service] = str(pki.sign(csr, ca, ca_key))
+                if pki.needs_signing(csr, current_cert, authority.certificate, now, renew_before):
+                    unit_certs[service] = str(pki.sign(csr, authority.certificate, authority.private_key))
+                    self._record(unit.name, service, "issued")
                     securitylog.log_event(
                         securitylog.AUTHN, "issue_certificate", service=service, unit=unit.name
                     )
@@ -199,7 +226,7 @@ class OVNCentralCharm(ops.CharmBase):
         issued = {name: certs for name, certs in issued.items() if name in current_units and certs}
         peers.data[self.app]["certificates"] = json.dumps(issued, sort_keys=True)
 
-    def _sign_relation_requests(self, ca: Certificate, ca_key: str) -> None:
+    def _sign_relation_requests(self, authority: Authority, renew_before: timedelta) -> None:
         """Serve tls-certificates requirers: sign CSRs with no current certificate."""
         now = datetime.now(UTC)
         issued = {
@@ -211,44 +238,57 @@ class OVNCentralCharm(ops.CharmBase):
             if request.is_ca:
                 continue  # this CA signs leaf certificates only
             current = issued.get((request.relation_id, str(csr)))
-            if not pki.needs_signing(csr, current, ca, now, RENEW_BEFORE):
+            if not pki.needs_signing(csr, current, authority.certificate, now, renew_before):
                 continue
-            certificate = pki.sign(csr, ca, ca_key)
+            holder, service = csr.common_name, csr.organizational_unit or "certificate"
+            try:
+                certificate = pki.sign(csr, authority.certificate, authority.private_key)
+            except ValueError as e:
+                self._record(holder, service, f"failed: {e}")
+                continue
             self.tls_provider.set_relation_certificate(
                 ProviderCertificate(
                     relation_id=request.relation_id,
                     certificate=certificate,
                     certificate_signing_request=csr,
-                    ca=ca,
-                    chain=[certificate, ca],
+                    ca=authority.certificate,
+                    chain=[certificate, authority.certificate],
                 )
             )
+            self._record(holder, service, "issued")
             securitylog.log_event(
                 securitylog.AUTHN, "issue_certificate", common_name=csr.common_name,
                 relation=str(request.relation_id),
             )
 
     def _install_certificates(self, peers: ops.Relation) -> bool:
-        """Write the CA and this unit's certificates; False while any is missing or stale."""
-        ca_pem = peers.data[self.app].get("ca-certificate")
-        issued = json.loads(peers.data[self.app].get("certificates", "{}")).get(self.unit.name, {})
+        """Write the CA bundle and this unit's certificates; a reissued key goes in together with
+        its certificate. False while any service lacks a valid pair."""
+        app_data = peers.data[self.app]
+        ca_pem = app_data.get("ca-certificate")
         if not ca_pem:
             return False
         ca = Certificate.from_string(ca_pem)
-        wanted: dict[str, str] = {}
+        issued = json.loads(app_data.get("certificates", "{}")).get(self.unit.name, {})
+        pki.write_file(self.files.ca_cert, app_data.get("ca-bundle") or ca_pem, mode=0o644)
+        ready = True
         for service in pki.CENTRAL_SERVICES:
             pem = issued.get(service)
-            key = pki.load_or_create_key(self.files.private_key(service))
-            if not pem:
-                return False
-            certificate = Certificate.from_string(pem)
-            if not certificate.matches_private_key(key) or not pki.is_signed_by(certificate, ca):
-                return False
-            wanted[service] = pem
-        pki.write_file(self.files.ca_cert, ca_pem, mode=0o644)
-        for service, pem in wanted.items():
-            pki.write_file(self.files.certificate(service), pem, mode=0o644)
-        return True
+            certificate = Certificate.from_string(pem) if pem else None
+            if certificate is not None and pki.is_signed_by(certificate, ca):
+                pki.install_pair(
+                    self.files.certificate(service),
+                    self.files.private_key(service),
+                    self.files.pending_key(service),
+                    certificate,
+                )
+            ready &= pki.valid_pair(self.files.certificate(service), self.files.private_key(service), ca)
+        if ready:
+            peers.data[self.unit]["installed-ca"] = pki.fingerprint(ca_pem)
+        return ready
+
+    def _installed_ca_fingerprints(self, peers: ops.Relation) -> list[str]:
+        return [peers.data[unit].get("installed-ca", "") for unit in [self.unit, *peers.units]]
 
     def _run_database(self, peers: ops.Relation, db: Database) -> None:
         """Create (first leader) or join `db`, then run its server with the charm's settings."""
@@ -357,6 +397,106 @@ class OVNCentralCharm(ops.CharmBase):
                 ovsdb_cluster.change_election_timer(db, step)
                 status = ovsdb_cluster.wait_for_status(db, lambda status, step=step: status.election_timer_ms == step)
 
+    # --- actions ---------------------------------------------------------------------------
+
+    def _on_list_certificates(self, event: ops.ActionEvent) -> None:
+        peers = self.model.get_relation(PEER)
+        flag = peers.data[self.app].get("ca-auto-renew") if peers else None
+        report = pki.inventory(self.files, pki.CENTRAL_SERVICES, None if flag is None else flag == "true")
+        event.set_results({"certificates": pki.format_inventory(report, event.params["format"])})
+
+    def _on_reissue_certificates(self, event: ops.ActionEvent) -> None:
+        """New keys for the local services; the leader signs at once, for others on its next hook."""
+        try:
+            services_ = pki.services_to_reissue(event.params["service"], pki.CENTRAL_SERVICES)
+        except ValueError as e:
+            event.fail(str(e))
+            return
+        peers = self.model.get_relation(PEER)
+        if peers is None or not peers.data[self.app].get("ca-certificate"):
+            event.fail("there is no CA yet: wait until the unit is active")
+            return
+        for service in services_:
+            pki.write_file(self.files.pending_key(service), str(pki.generate_private_key()))
+            securitylog.log_event(securitylog.AUTHN, "reissue_certificate", service=service, unit=self.unit.name)
+        self._reconcile(event)
+        event.set_results(
+            {
+                service: "requested: the leader signs it on its next hook"
+                if self.files.pending_key(service).exists()
+                else f"issued {pki.fingerprint(self.files.certificate(service).read_text())}"
+                for service in services_
+            }
+        )
+
+    def _leader_peers(self, event: ops.ActionEvent) -> ops.Relation | None:
+        """The peer relation, if this unit may change the CA; else the action fails with why."""
+        if not self.unit.is_leader():
+            action = event.handle.kind.removesuffix("_action").replace("_", "-")
+            event.fail(f"{action} runs on the leader only: juju run {self.app.name}/leader {action}")
+            return None
+        peers = self.model.get_relation(PEER)
+        if peers is None:
+            event.fail("the cluster peer relation does not exist yet")
+        return peers
+
+    def _replace_ca(self, event: ops.ActionEvent, peers: ops.Relation, authority: Authority, reason: str) -> None:
+        """Make `authority` the CA, reissue every certificate in the model, report each one."""
+        self._authority_store(peers).replace(authority, reason)
+        securitylog.log_event(securitylog.AUTHZ, "authz_admin", action=reason, unit=self.unit.name)
+        self._reconcile(event)
+        event.set_results(
+            {"new-ca": "issued", "fingerprint": authority.fingerprint, "certificates": self._issued}
+        )
+
+    def _on_regenerate_ca(self, event: ops.ActionEvent) -> None:
+        if (peers := self._leader_peers(event)) is not None:
+            self._replace_ca(event, peers, Authority.generate(), "regenerate_ca")
+
+    def _on_set_ca(self, event: ops.ActionEvent) -> None:
+        peers = self._leader_peers(event)
+        if peers is None:
+            return
+        try:
+            authority = Authority.from_user(self._user_ca(event.params))
+        except pki.CAError as e:
+            event.fail(str(e))
+            return
+        current = self._authority_store(peers).load()
+        if current is not None and current.fingerprint == authority.fingerprint:
+            event.set_results({"new-ca": "not issued", "fingerprint": current.fingerprint})
+            return
+        self._replace_ca(event, peers, authority, "set_custom_ca")
+
+    def _user_ca(self, params: dict) -> pki.UserCA:
+        """The CA given to set-ca, validated; CAError with the exact reason otherwise."""
+        given = sorted(key for key in ("secret-id", "cert", "key", "combined") if params.get(key))
+        if given == ["secret-id"]:
+            try:
+                content = self.model.get_secret(id=params["secret-id"]).get_content(refresh=True)
+            except (ops.SecretNotFoundError, ops.ModelError) as e:
+                raise pki.CAError(f"secret-id: cannot read {params['secret-id']}: {e}") from None
+            if "combined" in content:
+                return pki.parse_user_ca(*pki.split_combined(content["combined"]))
+            if "certificate" not in content or "private-key" not in content:
+                raise pki.CAError("secret-id: the secret needs the keys 'certificate' and 'private-key'")
+            return pki.parse_user_ca(content["certificate"], content["private-key"])
+        if given == ["combined"]:
+            return pki.parse_user_ca(*pki.split_combined(params["combined"]))
+        if given == ["cert", "key"]:
+            return pki.parse_user_ca(params["cert"], params["key"])
+        raise pki.CAError("give secret-id, or cert and key, or combined (and nothing else)")
+
+    def _on_get_ca_certificate(self, event: ops.ActionEvent) -> None:
+        peers = self._leader_peers(event)
+        if peers is None:
+            return
+        authority = self._authority_store(peers).load()
+        if authority is None:
+            event.fail("there is no CA yet: wait until the unit is active")
+            return
+        event.set_results({"ca-certificate": str(authority.certificate), "fingerprint": authority.fingerprint})
+
     # --- status ----------------------------------------------------------------------------
 
     def _on_collect_unit_status(self, event: ops.CollectStatusEvent) -> None:
@@ -386,8 +526,11 @@ class OVNCentralCharm(ops.CharmBase):
         if northd is None:
             return ops.WaitingStatus("ovn-northd is not running")
         message = ", ".join([*roles, f"northd {northd}"])
-        if warning := ha_warning(len(peers.units) + 1):
-            message += f"; {warning}"
+        ca = Certificate.from_string(peers.data[self.app]["ca-certificate"])
+        auto_renew = peers.data[self.app].get("ca-auto-renew", "true") == "true"
+        for warning in (ha_warning(len(peers.units) + 1), expiry_warning(ca, auto_renew, datetime.now(UTC))):
+            if warning:
+                message += f"; {warning}"
         return ops.ActiveStatus(message)
 
 

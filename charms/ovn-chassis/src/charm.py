@@ -17,7 +17,7 @@ from charmlibs.interfaces.tls_certificates import (
     TLSCertificatesRequiresV4,
 )
 
-from charmed_ovn import chassis, clients, config, ovsdb_cluster, paths, pki, services
+from charmed_ovn import chassis, clients, config, ovsdb_cluster, paths, pki, securitylog, services
 from charmed_ovn.config import ConfigError, parse_ovn_source
 
 logger = logging.getLogger(__name__)
@@ -69,6 +69,8 @@ class OVNChassisCharm(ops.CharmBase):
         ]:
             framework.observe(event, self._reconcile)
         framework.observe(self.on.remove, self._on_remove)
+        framework.observe(self.on.list_certificates_action, self._on_list_certificates)
+        framework.observe(self.on.reissue_certificates_action, self._on_reissue_certificates)
         framework.observe(self.on.collect_unit_status, self._on_collect_unit_status)
 
     # --- configuration ---------------------------------------------------------------------
@@ -149,7 +151,9 @@ class OVNChassisCharm(ops.CharmBase):
         for service, (provider_certificate, key) in assigned.items():
             assert service is not None
             pki.write_file(self.files.private_key(service), str(key))
-            pki.write_file(self.files.certificate(service), str(provider_certificate.certificate), mode=0o644)
+            pki.write_certificate(
+                self.files.certificate(service), self.files.private_key(service), str(provider_certificate.certificate)
+            )
             pki.write_file(self.files.ca_cert, str(provider_certificate.ca), mode=0o644)
         return True
 
@@ -169,6 +173,31 @@ class OVNChassisCharm(ops.CharmBase):
         chassis.unpin_system_id(self._system_id)
         clients.remove_wrappers(self.files)
         shutil.rmtree(self.files.root, ignore_errors=True)
+
+    # --- actions ---------------------------------------------------------------------------
+
+    def _on_list_certificates(self, event: ops.ActionEvent) -> None:
+        # Whether the CA renews itself is the provider's business: reported as unknown.
+        report = pki.inventory(self.files, pki.CHASSIS_SERVICES, None)
+        event.set_results({"certificates": pki.format_inventory(report, event.params["format"])})
+
+    def _on_reissue_certificates(self, event: ops.ActionEvent) -> None:
+        """A new unit key and CSRs; the provider signs them, and they are installed on arrival."""
+        try:
+            pki.services_to_reissue(event.params["service"], pki.CHASSIS_SERVICES)
+        except ValueError as e:
+            event.fail(str(e))
+            return
+        if self.model.get_relation(CERTIFICATES) is None:
+            event.fail("there is no certificates relation: relate ovn-chassis:certificates to a provider")
+            return
+        self.certificates.regenerate_private_key()
+        for service in pki.CHASSIS_SERVICES:
+            securitylog.log_event(securitylog.AUTHN, "reissue_certificate", service=service, unit=self.unit.name)
+        # One unit key serves both certificates, so both are reissued.
+        event.set_results(
+            {service: "requested: the certificates provider signs it" for service in pki.CHASSIS_SERVICES}
+        )
 
     # --- status ----------------------------------------------------------------------------
 

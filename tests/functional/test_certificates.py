@@ -1,0 +1,283 @@
+"""Certificate lifecycle in the lab (issue 3): list, reissue, regenerate-ca, set-ca, get-ca-certificate.
+
+Every check reads what the units really serve (openssl s_client against 6641-6644) or what
+their files hold, after the model has settled.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.x509.oid import NameOID
+from tenacity import retry, retry_if_result, stop_after_delay, wait_fixed
+
+from charmed_ovn import ovsdb_cluster, pki
+from tests.functional.conftest import Lab
+from tests.lab import machines, vms
+from tests.lab.model import open_model
+
+pytestmark = pytest.mark.lab
+MODEL = "certs"
+CENTRALS = ["ovn-central/0", "ovn-central/1", "ovn-central/2"]
+CHASSIS = ["ovn-chassis/0", "ovn-chassis/1", "ovn-chassis/2"]
+CHASSIS_PKI = "/var/lib/charmed-ovn/ovn-chassis/pki"
+
+
+def run_action(lab: Lab, unit: str, action: str, *params: str) -> tuple[int, dict]:
+    result = lab.run("run", unit, action, *params, check=False)
+    return result.returncode, yaml.safe_load(result.stdout) or {}
+
+
+def inventory(lab: Lab, unit: str) -> dict:
+    code, output = run_action(lab, unit, "list-certificates", "format=json")
+    assert code == 0, output
+    return json.loads(output["results"]["certificates"])
+
+
+def units(lab: Lab) -> list[str]:
+    with open_model(lab.model) as model:
+        return sorted(model.units)
+
+
+def address(lab: Lab, unit: str) -> str:
+    with open_model(lab.model) as model:
+        return machines.load_machine(model.data["machines"][model.units[unit]["machine"]]["host"]).addresses["lab0"]
+
+
+def served_certificate(lab: Lab, target: str, port: int, ca_file: str) -> tuple[bool, str]:
+    """Whether the unit's listener verifies against `ca_file`, and its certificate's fingerprint."""
+    result = lab.exec(
+        "ovn-chassis/0", "sh", "-c",
+        f"openssl s_client -connect {address(lab, target)}:{port} -verify_return_error -CAfile {ca_file} "
+        f"-cert {CHASSIS_PKI}/client-cert.pem -key {CHASSIS_PKI}/client-privkey.pem </dev/null 2>/dev/null "
+        "| openssl x509 -noout -fingerprint -sha256",
+        check=False,
+    )
+    verified = result.returncode == 0 and "Fingerprint=" in result.stdout
+    return verified, result.stdout.strip().partition("=")[2]
+
+
+def make_ca(tmp: Path, name: str, key, algorithm, *, ca: bool = True) -> tuple[Path, Path]:
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    )
+    cert_path, key_path = tmp / f"{name}.crt", tmp / f"{name}.key"
+    cert_path.write_bytes(builder.sign(key, algorithm).public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+def ca_fingerprint(lab: Lab) -> str:
+    return inventory(lab, "ovn-central/0")["ca"]["fingerprint"]
+
+
+def assert_every_certificate_issued_by(lab: Lab, fingerprint: str) -> None:
+    for unit in units(lab):
+        report = inventory(lab, unit)
+        services = [name for name, entry in report.items() if name != "ca" and entry]
+        assert services, f"{unit} reports no certificate"
+        for name in services:
+            assert report[name]["issuer_fingerprint"] == fingerprint, f"{unit} {name}: {report[name]}"
+
+
+@retry(retry=retry_if_result(lambda ok: not ok), stop=stop_after_delay(30), wait=wait_fixed(0.5))
+def serves(lab: Lab, unit: str, port: int, fingerprint: str) -> bool:
+    verified, served = served_certificate(lab, unit, port, f"{CHASSIS_PKI}/cacert.pem")
+    return verified and served == fingerprint
+
+
+@retry(retry=retry_if_result(lambda ok: not ok), stop=stop_after_delay(60), wait=wait_fixed(0.5))
+def vms_ping(vm: str, target: str) -> bool:
+    return vms.vm_exec(vm, ["ping", "-c", "2", "-W", "1", target]).returncode == 0
+
+
+def test_list_certificates_on_a_central_unit(lab: Lab):
+    report = inventory(lab, "ovn-central/0")
+    assert set(report) == {"ca", "ovnnb", "ovnsb", "ovn-northd", "client"}
+    assert report["ca"]["auto_renew"] is True
+    for service in ("ovnnb", "ovnsb", "ovn-northd", "client"):
+        assert "(OK: Present)" in report[service]["cert"] and "(OK: Present)" in report[service]["key"]
+        assert report[service]["issuer_fingerprint"] == report["ca"]["fingerprint"]
+        expires = datetime.fromisoformat(report[service]["expiration_date"])
+        assert timedelta(days=725) < expires - datetime.now(UTC) <= timedelta(days=730)
+
+
+def test_list_certificates_text_format_has_microovns_sections(lab: Lab):
+    code, output = run_action(lab, "ovn-central/1", "list-certificates")
+    text = output["results"]["certificates"]
+    assert code == 0
+    for section in ("[OVN CA]", "[OVN Northbound Service]", "[OVN Southbound Service]", "[OVN Northd Service]", "[Client]"):
+        assert section in text
+    assert "Auto-renew: true" in text
+
+
+def test_list_certificates_on_a_chassis_only_machine(lab: Lab):
+    lab.run("add-unit", "ovn-chassis")
+    lab.run("wait", "--timeout", "600", timeout=660)
+    report = inventory(lab, "ovn-chassis/3")
+    assert set(report) == {"ca", "ovn-controller", "client"}
+    assert report["ca"]["auto_renew"] is None  # the provider's business
+    assert report["ovn-controller"]["issuer_fingerprint"] == report["ca"]["fingerprint"]
+
+
+def test_reissue_ovnnb_changes_that_certificate_only_and_the_cluster_stays_healthy(lab: Lab):
+    before = inventory(lab, "ovn-central/1")
+    code, output = run_action(lab, "ovn-central/1", "reissue-certificates", "service=ovnnb")
+    assert code == 0, output
+    lab.run("wait", "--timeout", "300", timeout=360)
+    after = inventory(lab, "ovn-central/1")
+    assert after["ovnnb"]["fingerprint"] != before["ovnnb"]["fingerprint"]
+    assert after["ca"]["fingerprint"] == before["ca"]["fingerprint"]
+    for service in ("ovnsb", "ovn-northd", "client"):
+        assert after[service]["fingerprint"] == before[service]["fingerprint"]
+    # ovsdb-server applies changed files at its next main-loop pass (no restart): within seconds.
+    assert serves(lab, "ovn-central/1", 6641, after["ovnnb"]["fingerprint"])
+    status = ovsdb_cluster.parse_cluster_status(
+        lab.exec("ovn-central/1", "ovn-appctl", "-t", str(ovsdb_cluster.NB.control_socket), "cluster/status", "OVN_Northbound").stdout
+    )
+    assert status.status == "cluster member" and len(status.servers) == 3
+
+
+def test_reissue_of_a_service_that_does_not_run_on_the_unit_fails(lab: Lab):
+    code, output = run_action(lab, "ovn-central/0", "reissue-certificates", "service=ovn-controller")
+    assert code == 1
+    assert output["message"] == (
+        "can't issue certificate for service 'ovn-controller': it does not run on this unit "
+        "(services here: ovnnb, ovnsb, ovn-northd, client)"
+    )
+    code, output = run_action(lab, "ovn-chassis/3", "reissue-certificates", "service=ovnnb")
+    assert code == 1 and "'ovnnb': it does not run on this unit" in output["message"]
+
+
+@pytest.mark.parametrize("action", ["regenerate-ca", "get-ca-certificate", "set-ca"])
+def test_ca_actions_fail_on_a_non_leader(lab: Lab, action: str):
+    code, output = run_action(lab, "ovn-central/1", action)
+    assert code == 1
+    assert output["message"] == f"{action} runs on the leader only: juju run ovn-central/leader {action}"
+
+
+def test_get_ca_certificate_gives_the_public_part_only(lab: Lab):
+    code, output = run_action(lab, "ovn-central/leader", "get-ca-certificate")
+    assert code == 0
+    pem = output["results"]["ca-certificate"]
+    assert pem.startswith("-----BEGIN CERTIFICATE-----") and "PRIVATE KEY" not in yaml.safe_dump(output)
+    assert pki.fingerprint(pem) == ca_fingerprint(lab)
+
+
+def test_regenerate_ca_reissues_every_certificate_in_the_model(lab: Lab, tmp_path: Path):
+    old_ca = tmp_path / "old-ca.pem"
+    old_ca.write_text(run_action(lab, "ovn-central/leader", "get-ca-certificate")[1]["results"]["ca-certificate"])
+    lab.run("vm-add", "cv1", "--chassis", "ovn-chassis/0", "--switch", "certs", "--ip", "172.16.1.1/24")
+    lab.run("vm-add", "cv2", "--chassis", "ovn-chassis/1", "--switch", "certs", "--ip", "172.16.1.2/24")
+    assert vms_ping("cv1", "172.16.1.2")
+
+    code, output = run_action(lab, "ovn-central/leader", "regenerate-ca")
+    assert code == 0, output
+    results = output["results"]
+    assert results["new-ca"] == "issued"
+    issued = results["certificates"]
+    for unit in CENTRALS:
+        assert issued[unit.replace("/", "-")] == {s: "issued" for s in ("ovnnb", "ovnsb", "ovn-northd", "client")}
+    assert sum(1 for name, services in issued.items() if services.get("ovn-controller") == "issued") == 4
+    assert "PRIVATE KEY" not in yaml.safe_dump(output)
+    lab.run("wait", "--timeout", "600", timeout=660)
+
+    new_fingerprint = results["fingerprint"]
+    assert ca_fingerprint(lab) == new_fingerprint
+    assert_every_certificate_issued_by(lab, new_fingerprint)
+    machine_ca = f"{CHASSIS_PKI}/cacert.pem"
+    lab.exec("ovn-chassis/0", "sh", "-c", f"cat > /root/old-ca.pem <<'EOF'\n{old_ca.read_text()}EOF")
+    for unit in CENTRALS:
+        for port in (6641, 6642, 6643, 6644):
+            assert served_certificate(lab, unit, port, machine_ca)[0], f"{unit}:{port} does not verify"
+            assert not served_certificate(lab, unit, port, "/root/old-ca.pem")[0], f"{unit}:{port} old CA"
+    assert vms_ping("cv1", "172.16.1.2")
+
+
+BAD_CAS = {
+    "leaf": "cert: 'CN=leaf-only' is not a CA certificate (no basicConstraints CA:TRUE)",
+    "mismatch": "key: does not match the CA certificate",
+    "garbage": "cert: not a PEM certificate",
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CAS))
+def test_set_ca_refuses_bad_input_with_its_reason_and_changes_nothing(lab: Lab, tmp_path: Path, case: str):
+    before = ca_fingerprint(lab)
+    if case == "leaf":
+        cert, key = make_ca(tmp_path, "leaf-only", ec.generate_private_key(ec.SECP384R1()), hashes.SHA384(), ca=False)
+    elif case == "mismatch":
+        cert, _ = make_ca(tmp_path, "some-ca", ec.generate_private_key(ec.SECP384R1()), hashes.SHA384())
+        _, key = make_ca(tmp_path, "other-ca", ec.generate_private_key(ec.SECP384R1()), hashes.SHA384())
+    else:
+        cert, key = tmp_path / "garbage.crt", tmp_path / "garbage.key"
+        cert.write_text("not a certificate\n")
+        key.write_text("not a key\n")
+    code, output = run_action(lab, "ovn-central/leader", "set-ca", f"cert=@{cert}", f"key=@{key}")
+    assert code == 1
+    assert output["message"] == BAD_CAS[case]
+    assert ca_fingerprint(lab) == before
+
+
+KEY_TYPES = {
+    "rsa": (lambda: rsa.generate_private_key(public_exponent=65537, key_size=3072), hashes.SHA256()),
+    "ec": (lambda: ec.generate_private_key(ec.SECP384R1()), hashes.SHA384()),
+    "ed25519": (ed25519.Ed25519PrivateKey.generate, None),
+}
+
+
+@pytest.mark.parametrize("kind", ["rsa", "ec", "ed25519"])
+def test_set_ca_with_each_key_type_works_end_to_end(lab: Lab, tmp_path: Path, kind: str):
+    make_key, algorithm = KEY_TYPES[kind]
+    cert, key = make_ca(tmp_path, f"user-{kind}-ca", make_key(), algorithm)
+    if kind == "rsa":
+        params = [f"cert=@{cert}", f"key=@{key}"]
+    elif kind == "ec":  # a Juju secret granted to the application: the preferred way
+        secret_id = lab.run("add-secret", "user-ec-ca", f"certificate=@{cert}", f"private-key=@{key}").stdout.strip()
+        lab.run("grant-secret", "user-ec-ca", "ovn-central")
+        params = [f"secret-id={secret_id}"]
+    else:
+        combined = tmp_path / "combined.pem"
+        combined.write_text(cert.read_text() + key.read_text())
+        params = [f"combined=@{combined}"]
+
+    code, output = run_action(lab, "ovn-central/leader", "set-ca", *params)
+    assert code == 0, output
+    assert output["results"]["new-ca"] == "issued"
+    lab.run("wait", "--timeout", "600", timeout=660)
+    fingerprint = pki.fingerprint(cert.read_text())
+    assert ca_fingerprint(lab) == fingerprint
+    assert inventory(lab, "ovn-central/0")["ca"]["auto_renew"] is False
+    assert_every_certificate_issued_by(lab, fingerprint)
+    assert vms_ping("cv1", "172.16.1.2")
+
+    code, again = run_action(lab, "ovn-central/leader", "set-ca", *params)
+    assert code == 0 and again["results"]["new-ca"] == "not issued"
+
+
+def test_every_issuance_and_ca_change_is_in_the_security_log(lab: Lab):
+    log = lab.exec("ovn-central/0", "cat", "/var/log/juju/unit-ovn-central-0.log").stdout
+    events = re.findall(r"security=true category=(\w+) event=(\w+)", log)
+    kinds = {event for _, event in events}
+    assert {"ca_generated", "issue_certificate", "regenerate_ca", "set_custom_ca"} <= kinds
+    assert "PRIVATE KEY" not in log
