@@ -6,14 +6,17 @@ files from the SSL table, and picks changes up live: the charm never restarts it
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ovsdbapp.backend.ovs_idl import connection
 from ovsdbapp.schema.open_vswitch import impl_idl
+from pyroute2 import IPRoute
 
 from charmed_ovn import paths, pki
 
@@ -41,6 +44,9 @@ class ChassisSettings:
     sb_remotes: str
     encap_ip: str
     datapath_type: str  # "system" (kernel module) or "netdev" (userspace)
+    gateway: bool = False
+    card_serial: str | None = None
+    bridge_mappings: dict[str, str] = field(default_factory=dict)
 
 
 def datapath_type(kernel_has_openvswitch: bool) -> str:
@@ -60,12 +66,121 @@ def external_ids(settings: ChassisSettings) -> dict[str, str]:
     }
 
 
+# What the charm set in ovn-bridge-mappings, so that it removes only its own mappings later.
+MANAGED_MAPPINGS_KEY = "charmed-ovn-bridge-mappings"
+BRIDGE_TAG = "charmed-ovn-managed"
+GATEWAY_OPTION = "enable-chassis-as-gw"
+CARD_SERIAL_OPTION = "card-serial-number"
+_BRIDGE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
+
+
+def parse_central_ips(value: str) -> list[str]:
+    """MicroOVN's `ovn.central-ips`: comma-separated IPv4/IPv6 addresses, nothing else.
+    Raises ValueError with the exact reason (empty items, spaces, brackets, non-addresses)."""
+    items = value.split(",")
+    for item in items:
+        if not item:
+            raise ValueError(f"central-ips: empty item in {value!r} (comma-separated addresses, no trailing comma)")
+        try:
+            ipaddress.ip_address(item)
+        except ValueError:
+            raise ValueError(
+                f"central-ips: {item!r} is not an IP address (comma-separated IPv4/IPv6 addresses, "
+                "no spaces or brackets)"
+            ) from None
+    return items
+
+
+def parse_encap_ip(value: str) -> str:
+    """An encapsulation address, or a network (CIDR) in which each unit uses its own address;
+    ValueError when it is neither."""
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        pass
+    try:
+        return str(ipaddress.ip_network(value, strict=False))
+    except ValueError:
+        raise ValueError(f"encap-ip: {value!r} is neither an IP address nor a network (CIDR)") from None
+
+
+def address_in(network: str, addresses: list[str]) -> str | None:
+    """The first of `addresses` inside `network`."""
+    net = ipaddress.ip_network(network)
+    return next((a for a in addresses if ipaddress.ip_address(a) in net), None)
+
+
+def parse_bridge_mappings(value: str) -> dict[str, str]:
+    """`physnet:bridge` pairs separated by spaces or commas -> {physnet: bridge}."""
+    mappings: dict[str, str] = {}
+    for item in value.replace(",", " ").split():
+        physnet, sep, bridge = item.partition(":")
+        if not sep or not physnet or not _BRIDGE_NAME.match(bridge):
+            raise ValueError(
+                f"bridge-mappings: {item!r} is not physnet:bridge (a bridge name is up to 15 letters, "
+                "digits, '-', '_' or '.')"
+            )
+        if physnet in mappings:
+            raise ValueError(f"bridge-mappings: physnet {physnet!r} is mapped twice")
+        mappings[physnet] = bridge
+    return mappings
+
+
+def merge_bridge_mappings(current: str, wanted: dict[str, str], previously_managed: dict[str, str]) -> str:
+    """ovn-bridge-mappings with ours in place: mappings someone else made stay, ours are
+    replaced, and ours that were removed from the config go."""
+    merged: dict[str, str] = {}
+    for item in filter(None, current.split(",")):
+        physnet, _, bridge = item.partition(":")
+        if previously_managed.get(physnet) != bridge:
+            merged[physnet] = bridge
+    merged.update(wanted)
+    return ",".join(f"{physnet}:{bridge}" for physnet, bridge in merged.items())
+
+
+def merge_cms_options(current: str, *, gateway: bool, card_serial: str | None) -> str:
+    """ovn-cms-options with the gateway flag and the DPU serial set as wanted, others kept."""
+    options = [
+        option for option in filter(None, current.split(","))
+        if option != GATEWAY_OPTION and not option.startswith(f"{CARD_SERIAL_OPTION}=")
+    ]
+    if gateway:
+        options.append(GATEWAY_OPTION)
+    if card_serial:
+        options.append(f"{CARD_SERIAL_OPTION}={card_serial}")
+    return ",".join(options)
+
+
+def format_bridge_mappings(mappings: dict[str, str]) -> str:
+    return ",".join(f"{physnet}:{bridge}" for physnet, bridge in mappings.items())
+
+
+def wanted_external_ids(current: dict[str, str], settings: ChassisSettings) -> dict[str, str]:
+    """Every external_id the charm manages, merged with what others set; "" means remove."""
+    previously = parse_bridge_mappings(current.get(MANAGED_MAPPINGS_KEY, ""))
+    return external_ids(settings) | {
+        "ovn-cms-options": merge_cms_options(
+            current.get("ovn-cms-options", ""), gateway=settings.gateway, card_serial=settings.card_serial
+        ),
+        "ovn-bridge-mappings": merge_bridge_mappings(
+            current.get("ovn-bridge-mappings", ""), settings.bridge_mappings, previously
+        ),
+        MANAGED_MAPPINGS_KEY: format_bridge_mappings(settings.bridge_mappings),
+    }
+
+
 def changed_items(current: dict[str, str], wanted: dict[str, str]) -> dict[str, str]:
     """The entries of `wanted` that `current` does not already have."""
     return {key: value for key, value in wanted.items() if current.get(key) != value}
 
 
 # --- machine adapters ---------------------------------------------------------------------------
+
+
+def local_addresses() -> list[str]:
+    """Every address configured on this machine's interfaces."""
+    with IPRoute() as ipr:
+        return [message.get_attr("IFA_ADDRESS") for message in ipr.get_addr()]
 
 
 def kernel_has_openvswitch() -> bool:
@@ -113,6 +228,16 @@ class OpenvSwitch:
             for row in self._api.db_list("SSL", columns=["_uuid"]).execute(check_error=True):
                 txn.add(self._api.db_destroy("SSL", row["_uuid"]))
 
+    def add_bridge(self, name: str, datapath_type: str) -> None:
+        with self._api.transaction(check_error=True) as txn:
+            txn.add(self._api.add_br(name, may_exist=True, datapath_type=datapath_type))
+            txn.add(self._api.br_set_external_id(name, BRIDGE_TAG, "true"))
+
+    def bridge_is_managed(self, name: str) -> bool:
+        return self.bridge_exists(name) and (
+            self._api.br_get_external_id(name, BRIDGE_TAG).execute(check_error=True) == "true"
+        )
+
     def bridge_exists(self, name: str) -> bool:
         return bool(self._api.br_exists(name).execute(check_error=True))
 
@@ -155,11 +280,42 @@ def apply_settings(ovs: OpenvSwitch, settings: ChassisSettings, files: paths.Cha
     if ovs.ssl_files() != wanted_ssl:
         ovs.set_ssl_files(*wanted_ssl)
         changed = True
-    delta = changed_items(ovs.external_ids(), external_ids(settings))
+    current = ovs.external_ids()
+    wanted = wanted_external_ids(current, settings)
+    delta = changed_items(current, {key: value for key, value in wanted.items() if value})
     if delta:
         ovs.set_external_ids(delta)
         changed = True
+    emptied = tuple(key for key, value in wanted.items() if not value and key in current)
+    if emptied:
+        ovs.remove_external_ids(emptied)
+        changed = True
+    previously = parse_bridge_mappings(current.get(MANAGED_MAPPINGS_KEY, ""))
+    for bridge in settings.bridge_mappings.values():
+        if not ovs.bridge_exists(bridge):
+            ovs.add_bridge(bridge, settings.datapath_type)
+            changed = True
+    for bridge in set(previously.values()) - set(settings.bridge_mappings.values()):
+        if ovs.bridge_is_managed(bridge):
+            ovs.delete_bridge(bridge)
+            changed = True
     return changed
+
+
+def remove_settings(ovs: OpenvSwitch, system_id: str) -> None:
+    """Take back everything the charm set in Open vSwitch, leaving what others set."""
+    current = ovs.external_ids()
+    ours = ChassisSettings(system_id=system_id, sb_remotes="", encap_ip="", datapath_type="")
+    wanted = wanted_external_ids(current, ours)
+    ovs.delete_bridge(INTEGRATION_BRIDGE)
+    for bridge in parse_bridge_mappings(current.get(MANAGED_MAPPINGS_KEY, "")).values():
+        if ovs.bridge_is_managed(bridge):
+            ovs.delete_bridge(bridge)
+    kept = {key: wanted[key] for key in ("ovn-cms-options", "ovn-bridge-mappings") if wanted[key]}
+    ovs.set_external_ids(changed_items(current, kept))
+    emptied = tuple(key for key in ("ovn-cms-options", "ovn-bridge-mappings") if not wanted[key] and key in current)
+    ovs.remove_external_ids(MANAGED_KEYS + (MANAGED_MAPPINGS_KEY, *emptied))
+    ovs.clear_ssl()
 
 
 def controller_connected() -> bool:

@@ -219,6 +219,68 @@ def test_rerunning_every_hook_changes_nothing_and_restarts_no_daemon(lab: Lab):
     assert json.dumps(model_state(lab)["relations"], sort_keys=True) == databags_before
 
 
+CHASSIS_UNITS = ("ovn-chassis/0", "ovn-chassis/1", "ovn-chassis/2")
+
+
+def _external_id(lab: Lab, unit: str, key: str) -> str:
+    result = lab.exec(unit, "ovs-vsctl", "--if-exists", "get", "Open_vSwitch", ".", f"external_ids:{key}")
+    return result.stdout.strip().strip('"')
+
+
+def test_encap_on_the_second_network_carries_the_tunnels(lab: Lab):
+    lab.run("config", "ovn-chassis", "encap-ip=10.99.1.0/24")
+    lab.run("wait", "--timeout", "300", timeout=360)
+    shown = lab.exec("ovn-central/0", "ovn-sbctl", "show").stdout
+    with open_model(lab.model) as model:
+        second = {u: machines.load_machine(model.data["machines"][model.units[u]["machine"]]["host"]).addresses["lab1"]
+                  for u in CHASSIS_UNITS}
+    for unit, address in second.items():
+        assert _external_id(lab, unit, "ovn-encap-ip") == address
+        assert f'ip: "{address}"' in shown
+    _first_echo("vm1", "172.16.0.2")
+    assert " 0% packet loss" in lab.run("vm-exec", "vm1", "--", "ping", "-c", "3", "172.16.0.2").stdout
+    lab.run("config", "ovn-chassis", "encap-ip=")
+    lab.run("wait", "--timeout", "300", timeout=360)
+
+
+def test_gateway_and_bridge_mappings_reach_ovs_and_the_southbound(lab: Lab):
+    lab.exec("ovn-chassis/0", "ovs-vsctl", "set", "Open_vSwitch", ".", "external_ids:ovn-bridge-mappings=theirs:br-phy")
+    lab.run("config", "ovn-chassis", "gateway=true", "bridge-mappings=physnet1:br-provider")
+    lab.run("wait", "--timeout", "300", timeout=360)
+    assert "enable-chassis-as-gw" in _external_id(lab, "ovn-chassis/0", "ovn-cms-options")
+    assert _external_id(lab, "ovn-chassis/0", "ovn-bridge-mappings") == "theirs:br-phy,physnet1:br-provider"
+    bridge = lab.exec("ovn-chassis/0", "ovs-vsctl", "get", "Bridge", "br-provider", "datapath_type",
+                      "external_ids:charmed-ovn-managed").stdout.split()
+    assert bridge == ["netdev", '"true"']
+    sb = lab.exec("ovn-central/0", "ovn-sbctl", "--bare", "--columns=other_config", "find", "Chassis", "name=juju-ft-0").stdout
+    assert "enable-chassis-as-gw" in sb
+    lab.run("config", "ovn-chassis", "gateway=false", "bridge-mappings=")
+    lab.run("wait", "--timeout", "300", timeout=360)
+    assert _external_id(lab, "ovn-chassis/0", "ovn-bridge-mappings") == "theirs:br-phy"  # theirs is kept
+    assert "br-provider" not in lab.exec("ovn-chassis/0", "ovs-vsctl", "list-br").stdout.split()
+    assert "enable-chassis-as-gw" not in _external_id(lab, "ovn-chassis/0", "ovn-cms-options")
+    lab.exec("ovn-chassis/0", "ovs-vsctl", "remove", "Open_vSwitch", ".", "external_ids", "ovn-bridge-mappings")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("10.0.0.1,", "central-ips: empty item in '10.0.0.1,' (comma-separated addresses, no trailing comma)"),
+        ("127.0.0", "central-ips: '127.0.0' is not an IP address (comma-separated IPv4/IPv6 addresses, no spaces or brackets)"),
+    ],
+)
+def test_invalid_central_ips_block_with_the_exact_message_and_change_nothing(lab: Lab, value: str, message: str):
+    remote_before = _external_id(lab, "ovn-chassis/1", "ovn-remote")
+    lab.run("config", "ovn-chassis", f"central-ips={value}")
+    lab.run("wait", "--timeout", "20", check=False, timeout=120)  # blocked: it never settles
+    with open_model(lab.model) as model:
+        statuses = {u: dict(model.units[u]["status"]) for u in CHASSIS_UNITS}
+    assert statuses == {u: {"name": "blocked", "message": message} for u in CHASSIS_UNITS}
+    assert _external_id(lab, "ovn-chassis/1", "ovn-remote") == remote_before
+    lab.run("config", "ovn-chassis", "central-ips=")
+    lab.run("wait", "--timeout", "300", timeout=360)
+
+
 def test_a_rebooted_machine_comes_back_into_the_cluster(lab: Lab):
     lab.run("restart-machine", "1")
     lab.run("wait", "--timeout", "600", timeout=660)

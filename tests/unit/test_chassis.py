@@ -1,3 +1,5 @@
+import pytest
+
 from charmed_ovn import chassis
 
 SETTINGS = chassis.ChassisSettings(
@@ -50,3 +52,73 @@ def test_changed_items_returns_missing_and_different_values():
 def test_changed_items_from_empty_current_is_everything_wanted():
     wanted = chassis.external_ids(SETTINGS)
     assert chassis.changed_items({}, wanted) == wanted
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("", "central-ips: empty item in '' (comma-separated addresses, no trailing comma)"),
+        ("10.0.0.1,", "central-ips: empty item in '10.0.0.1,' (comma-separated addresses, no trailing comma)"),
+        ("10.0.0.1,,10.0.0.2", "central-ips: empty item in '10.0.0.1,,10.0.0.2' (comma-separated addresses, no trailing comma)"),
+        ("127.0.0", "central-ips: '127.0.0' is not an IP address (comma-separated IPv4/IPv6 addresses, no spaces or brackets)"),
+        ("[fd00::1]", "central-ips: '[fd00::1]' is not an IP address (comma-separated IPv4/IPv6 addresses, no spaces or brackets)"),
+        ("10.0.0.1, 10.0.0.2", "central-ips: ' 10.0.0.2' is not an IP address (comma-separated IPv4/IPv6 addresses, no spaces or brackets)"),
+    ],
+)
+def test_central_ips_refuses_what_microovn_refuses_with_the_reason(value, message):
+    with pytest.raises(ValueError) as excinfo:
+        chassis.parse_central_ips(value)
+    assert str(excinfo.value) == message
+
+
+def test_central_ips_takes_ipv4_and_ipv6_addresses():
+    assert chassis.parse_central_ips("10.0.0.1,fd00::2,10.0.0.3") == ["10.0.0.1", "fd00::2", "10.0.0.3"]
+
+
+def test_encap_ip_is_an_address_or_a_network():
+    assert chassis.parse_encap_ip("10.99.1.5") == "10.99.1.5"
+    assert chassis.parse_encap_ip("10.99.1.0/24") == "10.99.1.0/24"
+    with pytest.raises(ValueError, match="encap-ip: '10.99.1' is neither an IP address nor a network"):
+        chassis.parse_encap_ip("10.99.1")
+
+
+def test_address_in_picks_the_machines_address_inside_the_network():
+    assert chassis.address_in("10.99.1.0/24", ["127.0.0.1", "10.99.0.11", "10.99.1.11"]) == "10.99.1.11"
+    assert chassis.address_in("10.200.0.0/24", ["10.99.0.11"]) is None
+
+
+def test_bridge_mappings_parse_spaces_or_commas():
+    assert chassis.parse_bridge_mappings("physnet1:br-ex  physnet2:br-data,physnet3:br3") == {
+        "physnet1": "br-ex", "physnet2": "br-data", "physnet3": "br3"
+    }
+    assert chassis.parse_bridge_mappings("") == {}
+
+
+@pytest.mark.parametrize("value", ["physnet1", ":br-ex", "physnet1:", "p:a-bridge-name-too-long", "p:br-a p:br-b"])
+def test_bridge_mappings_refuse_malformed_pairs(value):
+    with pytest.raises(ValueError, match="bridge-mappings: "):
+        chassis.parse_bridge_mappings(value)
+
+
+def test_merge_bridge_mappings_keeps_others_replaces_and_drops_ours():
+    current = "mine-old:br-old,theirs:br-theirs,mine:br-a"
+    merged = chassis.merge_bridge_mappings(current, {"mine": "br-b"}, {"mine-old": "br-old", "mine": "br-a"})
+    assert merged == "theirs:br-theirs,mine:br-b"
+
+
+def test_merge_cms_options_sets_gateway_and_serial_and_keeps_the_rest():
+    current = "foo=bar,enable-chassis-as-gw,card-serial-number=OLD"
+    assert chassis.merge_cms_options(current, gateway=False, card_serial=None) == "foo=bar"
+    assert chassis.merge_cms_options("foo=bar", gateway=True, card_serial="SN1") == (
+        "foo=bar,enable-chassis-as-gw,card-serial-number=SN1"
+    )
+    assert chassis.merge_cms_options("", gateway=False, card_serial=None) == ""
+
+
+def test_wanted_external_ids_record_which_mappings_are_the_charms():
+    settings = chassis.ChassisSettings("h", "ssl:1.1.1.1:6642", "1.1.1.2", "netdev", gateway=True,
+                                       bridge_mappings={"phys": "br-phys"})
+    wanted = chassis.wanted_external_ids({"ovn-bridge-mappings": "other:br-o"}, settings)
+    assert wanted["ovn-bridge-mappings"] == "other:br-o,phys:br-phys"
+    assert wanted[chassis.MANAGED_MAPPINGS_KEY] == "phys:br-phys"
+    assert wanted["ovn-cms-options"] == "enable-chassis-as-gw"

@@ -17,7 +17,7 @@ from charmlibs.interfaces.tls_certificates import (
     TLSCertificatesRequiresV4,
 )
 
-from charmed_ovn import chassis, clients, config, ovsdb_cluster, paths, pki, securitylog, services
+from charmed_ovn import chassis, clients, config, dpu, ovsdb_cluster, paths, pki, securitylog, services
 from charmed_ovn.config import ConfigError, parse_ovn_source
 
 logger = logging.getLogger(__name__)
@@ -31,6 +31,10 @@ class ChassisConfig:
     """The charm's options, parsed."""
 
     ovn_source: str
+    central_ips: list[str] | None
+    encap_ip: str | None
+    gateway: bool
+    bridge_mappings: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,17 @@ class OVNChassisCharm(ops.CharmBase):
     def _config(self) -> ChassisConfig:
         """The typed configuration; raises ConfigError naming the first invalid option."""
         source = parse_ovn_source(self.config["ovn-source"])
-        return ChassisConfig(ovn_source=source)
+        central_ips, encap_ip = str(self.config["central-ips"]), str(self.config["encap-ip"])
+        try:
+            return ChassisConfig(
+                ovn_source=source,
+                central_ips=chassis.parse_central_ips(central_ips) if central_ips else None,
+                encap_ip=chassis.parse_encap_ip(encap_ip) if encap_ip else None,
+                gateway=bool(self.config["gateway"]),
+                bridge_mappings=chassis.parse_bridge_mappings(str(self.config["bridge-mappings"])),
+            )
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
 
     @property
     def _address(self) -> str:
@@ -97,8 +111,25 @@ class OVNChassisCharm(ops.CharmBase):
             for service in pki.CHASSIS_SERVICES
         ]
 
-    def _endpoints(self) -> Endpoints | None:
-        """The central endpoints from the ovsdb relation, in either provider's flavour."""
+    def _encap_ip(self, options: ChassisConfig) -> str | None:
+        """encap-ip (an address, or this machine's address in a network) if set, else the `data`
+        binding's address (the unit's, unless bound elsewhere). None: no address in the network."""
+        if options.encap_ip and "/" in options.encap_ip:
+            return chassis.address_in(options.encap_ip, chassis.local_addresses())
+        if options.encap_ip:
+            return options.encap_ip
+        binding = self.model.get_binding("data")
+        assert binding is not None
+        return str(binding.network.bind_address)
+
+    def _endpoints(self, options: ChassisConfig) -> Endpoints | None:
+        """The central endpoints: central-ips (datapath-only mode), else the ovsdb relation in
+        either provider's flavour."""
+        if options.central_ips:
+            return Endpoints(
+                nb=ovsdb_cluster.connection_string(options.central_ips, paths.NB_PORT),
+                sb=ovsdb_cluster.connection_string(options.central_ips, paths.SB_PORT),
+            )
         relation = self.model.get_relation(OVSDB)
         if relation is None or relation.app is None:
             return None
@@ -125,14 +156,25 @@ class OVNChassisCharm(ops.CharmBase):
         services.configure_source(options.ovn_source)
         services.install_packages(chassis.PACKAGES)
         services.start(f"{chassis.OVS_UNIT}.service")
-        endpoints = self._endpoints()
+        endpoints = self._endpoints(options)
         if endpoints is None or not self._install_certificates():
             return
+        encap_ip = self._encap_ip(options)
+        if encap_ip is None:
+            return  # collect-status reports it
+        try:
+            card_serial = dpu.detect_card_serial()
+        except dpu.DPUError as e:
+            logger.error("DPU detection failed, card-serial-number left as it is: %s", e)
+            return  # collect-status reports it
         settings = chassis.ChassisSettings(
             system_id=self._system_id,
             sb_remotes=endpoints.sb,
-            encap_ip=self._address,
+            encap_ip=encap_ip,
             datapath_type=chassis.datapath_type(chassis.kernel_has_openvswitch()),
+            gateway=options.gateway,
+            card_serial=card_serial,
+            bridge_mappings=options.bridge_mappings,
         )
         chassis.pin_system_id(settings.system_id)
         with chassis.open_vswitch() as ovs:
@@ -167,9 +209,7 @@ class OVNChassisCharm(ops.CharmBase):
         services.stop_and_disable(f"{chassis.CONTROLLER_UNIT}.service")
         if services.is_active(f"{chassis.OVS_UNIT}.service"):
             with chassis.open_vswitch() as ovs:
-                ovs.delete_bridge(chassis.INTEGRATION_BRIDGE)
-                ovs.remove_external_ids(chassis.MANAGED_KEYS)
-                ovs.clear_ssl()
+                chassis.remove_settings(ovs, self._system_id)
         chassis.unpin_system_id(self._system_id)
         clients.remove_wrappers(self.files)
         shutil.rmtree(self.files.root, ignore_errors=True)
@@ -209,9 +249,16 @@ class OVNChassisCharm(ops.CharmBase):
             return ops.MaintenanceStatus("installing Open vSwitch and ovn-controller")
         if self.model.get_relation(CERTIFICATES) is None:
             return ops.BlockedStatus("missing relation to a certificates provider")
-        if self.model.get_relation(OVSDB) is None:
-            return ops.BlockedStatus("missing ovsdb relation to ovn-central")
-        endpoints = self._endpoints()
+        options = self._config()
+        if self.model.get_relation(OVSDB) is None and not options.central_ips:
+            return ops.BlockedStatus("missing ovsdb relation to ovn-central (or set central-ips)")
+        try:
+            dpu.detect_card_serial()
+        except dpu.DPUError as e:
+            return ops.BlockedStatus(f"DPU detection failed: {e}")
+        if self._encap_ip(options) is None:
+            return ops.BlockedStatus(f"encap-ip: this machine has no address in {options.encap_ip}")
+        endpoints = self._endpoints(options)
         if endpoints is None:
             return ops.WaitingStatus("waiting for the Southbound endpoints from ovn-central")
         if not self.files.certificate(pki.CONTROLLER_SERVICE).exists():
@@ -221,6 +268,10 @@ class OVNChassisCharm(ops.CharmBase):
         if not chassis.chassis_registered(self._system_id, endpoints.sb, self.files):
             return ops.WaitingStatus("waiting for the chassis to appear in the Southbound database")
         message = f"chassis {self._system_id} registered"
+        if options.central_ips:
+            message += " with the external central " + ",".join(options.central_ips)
+        if options.gateway:
+            message += ", gateway"
         if not chassis.kernel_has_openvswitch():
             message += " (userspace datapath: the kernel has no openvswitch module)"
         return ops.ActiveStatus(message)

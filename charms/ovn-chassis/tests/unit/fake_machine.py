@@ -21,7 +21,7 @@ import pytest
 from charmlibs.interfaces.tls_certificates import Certificate, CertificateSigningRequest
 from ops import testing
 
-from charmed_ovn import chassis, clients, paths, pki, services
+from charmed_ovn import chassis, clients, dpu, paths, pki, services
 
 CHARM_SRC = Path(__file__).resolve().parents[2] / "src" / "charm.py"
 CHARM_MODULE = "ovn_chassis_charm"
@@ -60,6 +60,7 @@ class FakeOpenvSwitch:
         self.ids: dict[str, str] = {}
         self.ssl: tuple[str, str, str] | None = None
         self.bridges: set[str] = set()
+        self.managed_bridges: set[str] = set()
         self.writes: list[tuple[str, object]] = []
 
     def external_ids(self) -> dict[str, str]:
@@ -89,6 +90,14 @@ class FakeOpenvSwitch:
     def bridge_exists(self, name: str) -> bool:
         return name in self.bridges
 
+    def add_bridge(self, name: str, datapath_type: str) -> None:
+        self.bridges.add(name)
+        self.managed_bridges.add(name)
+        self.writes.append(("add_bridge", (name, datapath_type)))
+
+    def bridge_is_managed(self, name: str) -> bool:
+        return name in self.managed_bridges and name in self.bridges
+
     def delete_bridge(self, name: str) -> None:
         self.bridges.discard(name)
         self.writes.append(("delete_bridge", name))
@@ -105,6 +114,8 @@ class FakeMachine:
         self.log: list[tuple[str, str]] = []  # (action, subject) in the order they happened
         self.ovs = FakeOpenvSwitch()
         self.kernel_module = True
+        self.card_serial: str | None = None
+        self.addresses = ["127.0.0.1", ADDRESS, "10.99.1.7"]
         self.connected = True
         self.registered = True
         self.registration_queries: list[tuple[str, str, Path]] = []
@@ -123,6 +134,8 @@ class FakeMachine:
             monkeypatch.setattr(services, name, getattr(self, name))
         monkeypatch.setattr(chassis, "open_vswitch", self.open_vswitch)
         monkeypatch.setattr(chassis, "kernel_has_openvswitch", lambda: self.kernel_module)
+        monkeypatch.setattr(dpu, "detect_card_serial", lambda: self.card_serial)
+        monkeypatch.setattr(chassis, "local_addresses", lambda: list(self.addresses))
         monkeypatch.setattr(chassis, "controller_connected", lambda: self.connected)
         monkeypatch.setattr(chassis, "chassis_registered", self.chassis_registered)
         monkeypatch.setattr(clients, "install_wrappers", self.install_wrappers)
@@ -200,7 +213,7 @@ def network(endpoint: str, address: str) -> testing.Network:
 
 
 def networks(address: str = ADDRESS) -> set[testing.Network]:
-    return {network("ovsdb", address), network("certificates", address)}
+    return {network("ovsdb", address), network("certificates", address), network("data", address)}
 
 
 def ovsdb_relation(

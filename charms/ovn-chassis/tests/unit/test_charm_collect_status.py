@@ -58,7 +58,7 @@ class TestCharmCollectStatus:
             self.ctx.on.install(), testing.State(relations={certificates_relation()}, networks=networks())
         )
 
-        assert out.unit_status == testing.BlockedStatus("missing ovsdb relation to ovn-central")
+        assert out.unit_status == testing.BlockedStatus("missing ovsdb relation to ovn-central (or set central-ips)")
 
     def test_given_ovsdb_relation_without_endpoints_when_reconcile_then_waiting_for_them(self):
         state = testing.State(
