@@ -689,8 +689,11 @@ class Model:
             spec["queue"].pop(0)
         out = result["state"]
         app = self.app_of(unit)
+        before = {str(view["id"]): view for view in request["state"]["relations"]}
         for view in out["relations"]:
-            self._apply_databags(unit, str(view["id"]), view)
+            rid = str(view["id"])
+            if rid in before:
+                self._apply_databags(unit, rid, before[rid], view)
         self._apply_secrets(unit, request["state"]["secrets"], out["secrets"])
         spec.update(
             stored_states=out["stored_states"],
@@ -704,26 +707,31 @@ class Model:
         if event["kind"] == "remove":
             self._forget_unit(unit)
 
-    def _apply_databags(self, unit: str, rid: str, view: dict[str, Any]) -> None:
+    def _apply_databags(self, unit: str, rid: str, before: dict[str, Any], view: dict[str, Any]) -> None:
+        """Apply what the hook itself wrote. Comparing with the hook's input, not with the model's
+        current data, matters: other machines' hooks ran meanwhile, and a stale copy of a databag
+        must never overwrite their writes (Juju applies a hook's relation-set calls, nothing else)."""
         relation = self.data["relations"].get(rid)
         if relation is None:
             return
         app = self.app_of(unit)
-        if relation["app_data"].get(app) != view["local_app_data"]:
+        if before["local_app_data"] != view["local_app_data"]:
             relation["app_data"][app] = view["local_app_data"]
             for other in relation["members"]:
                 if other != unit and (relation["peer"] or self.app_of(other) != app):
                     # Juju: app data changes reach the other side with no remote unit.
                     self._queue(other, {"kind": "relation_changed", "relation_id": rid, "remote_unit": None})
-        if relation["unit_data"].get(unit) != view["local_unit_data"] and unit in relation["unit_data"]:
+        if before["local_unit_data"] != view["local_unit_data"] and unit in relation["unit_data"]:
             relation["unit_data"][unit] = view["local_unit_data"]
             for other in relation["members"]:
                 if unit in relation["seen"].get(other, []):
                     self._queue(other, {"kind": "relation_changed", "relation_id": rid, "remote_unit": unit})
 
     def _apply_secrets(self, unit: str, before: list[dict[str, Any]], after: list[dict[str, Any]]) -> None:
+        """Apply what the hook itself did to secrets (compared with its input, as for databags)."""
         app = self.app_of(unit)
         seen_ids = set()
+        inputs = {view["id"]: view for view in before}
         for view in after:
             sid = view["id"]
             seen_ids.add(sid)
@@ -743,7 +751,10 @@ class Model:
                 }
                 continue
             if view["owner"]:
-                if view["latest_content"] != secret["revisions"][str(secret["latest"])]:
+                given = inputs.get(sid)
+                if given is not None and view == given:
+                    continue  # untouched by this hook
+                if given is None or view["latest_content"] != given["latest_content"]:
                     secret["latest"] += 1
                     secret["revisions"][str(secret["latest"])] = view["latest_content"]
                     for consumer in secret["consumers"]:
