@@ -8,10 +8,7 @@ and the charm as `ovn_chassis_charm` (see `fake_machine.py`), whatever pytest's 
 
 from __future__ import annotations
 
-import importlib
-import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -21,54 +18,17 @@ CHARM_DIR = HERE.parents[1]
 REPO = CHARM_DIR.parents[1]
 PACKAGE = "ovn_chassis_unit_tests"
 
-sys.path[:0] = [str(CHARM_DIR / "src"), str(REPO / "lib")]
-if PACKAGE not in sys.modules:
-    _package = types.ModuleType(PACKAGE, __doc__)
-    _package.__path__ = [str(HERE)]
-    sys.modules[PACKAGE] = _package
+sys.path[:0] = [str(CHARM_DIR / "src"), str(REPO / "lib"), str(REPO)]
+
+from tests.charm_unit import collector, machine_guard, register_package, state_dir  # noqa: E402, F401
+
+register_package(PACKAGE, HERE, __doc__)
+pytest_pycollect_makemodule = collector(PACKAGE)
 
 from ovn_chassis_unit_tests.fake_machine import (  # noqa: E402
     HOSTNAME,
     FakeMachine,
 )
-
-from charmed_ovn import paths  # noqa: E402
-
-
-class _PackagedModule(pytest.Module):
-    """A test module imported as part of this directory's uniquely named package.
-
-    Importing through the import system (not from a file location) keeps pytest's assertion
-    rewriting, which hooks into it.
-    """
-
-    def _getobj(self):
-        module = importlib.import_module(f"{PACKAGE}.{self.path.stem}")
-        self.config.pluginmanager.consider_module(module)
-        return module
-
-
-def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> pytest.Module:
-    return _PackagedModule.from_parent(parent, path=module_path)
-
-
-def _no_commands(*args, **kwargs):
-    raise AssertionError(f"a unit test tried to run a command on this machine: {args!r}")
-
-
-@pytest.fixture(autouse=True)
-def machine_guard(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Any adapter left unfaked fails the test instead of running a command here."""
-    for name in ("run", "check_output", "check_call", "call", "Popen"):
-        monkeypatch.setattr(subprocess, name, _no_commands)
-
-
-@pytest.fixture
-def state_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """The charm's state directory (keys, certificates, CSRs), on disk under tmp_path."""
-    monkeypatch.setattr(paths, "STATE_DIR", tmp_path)
-    monkeypatch.setattr(paths, "OVS_SYSTEM_ID_FILE", tmp_path / "etc-openvswitch" / "system-id.conf")
-    return tmp_path
 
 
 @pytest.fixture
@@ -78,7 +38,7 @@ def hostname(monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 @pytest.fixture
-def machine(monkeypatch: pytest.MonkeyPatch, state_dir: Path, hostname: str) -> FakeMachine:
+def machine(monkeypatch: pytest.MonkeyPatch, state_dir: Path, hostname: str) -> FakeMachine:  # noqa: F811 (fixture)
     """The machine the unit runs on, as the lib's adapters see it."""
     fake = FakeMachine()
     fake.install(monkeypatch)
