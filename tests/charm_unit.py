@@ -9,6 +9,7 @@ system, not from a file location, keeps pytest's assertion rewriting.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import subprocess
 import sys
 import types
@@ -61,3 +62,14 @@ def state_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setattr(paths, "STATE_DIR", tmp_path)
     monkeypatch.setattr(paths, "OVS_SYSTEM_ID_FILE", tmp_path / "etc-openvswitch" / "system-id.conf")
     return tmp_path
+
+
+def load_charm_module(name: str, charm_py: Path) -> types.ModuleType:
+    """A charm's src/charm.py imported as `name` (both charms have a module called `charm`)."""
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, charm_py)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]

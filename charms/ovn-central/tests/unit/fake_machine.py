@@ -9,9 +9,7 @@ STATE_DIR by the lib's own pki functions.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,23 +22,14 @@ from ops import testing
 
 from charmed_ovn import clients, ovsdb_cluster, paths, pki, services
 from charmed_ovn.ovsdb_cluster import ClusterStatus, Database
+from tests.charm_unit import load_charm_module
 
 CHARM_SRC = Path(__file__).resolve().parents[2] / "src" / "charm.py"
 CHARM_MODULE = "ovn_central_charm"
 
 
-def _load_charm():
-    """src/charm.py under a name of its own (ovn-chassis has a `charm` module too)."""
-    if CHARM_MODULE not in sys.modules:
-        spec = importlib.util.spec_from_file_location(CHARM_MODULE, CHARM_SRC)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[CHARM_MODULE] = module
-        spec.loader.exec_module(module)
-    return sys.modules[CHARM_MODULE]
 
-
-charm = _load_charm()
+charm = load_charm_module(CHARM_MODULE, CHARM_SRC)
 OVNCentralCharm = charm.OVNCentralCharm
 
 APP = "ovn-central"

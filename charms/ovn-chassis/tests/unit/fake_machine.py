@@ -10,9 +10,7 @@ issued through the tls-certificates library's databags.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,23 +20,14 @@ from charmlibs.interfaces.tls_certificates import Certificate, CertificateSignin
 from ops import testing
 
 from charmed_ovn import chassis, clients, dpu, paths, pki, services
+from tests.charm_unit import load_charm_module
 
 CHARM_SRC = Path(__file__).resolve().parents[2] / "src" / "charm.py"
 CHARM_MODULE = "ovn_chassis_charm"
 
 
-def _load_charm():
-    """src/charm.py under a name of its own (ovn-central has a `charm` module too)."""
-    if CHARM_MODULE not in sys.modules:
-        spec = importlib.util.spec_from_file_location(CHARM_MODULE, CHARM_SRC)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[CHARM_MODULE] = module
-        spec.loader.exec_module(module)
-    return sys.modules[CHARM_MODULE]
 
-
-charm = _load_charm()
+charm = load_charm_module(CHARM_MODULE, CHARM_SRC)
 OVNChassisCharm = charm.OVNChassisCharm
 
 APP = "ovn-chassis"
