@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import socket
@@ -111,6 +112,14 @@ class OVNChassisCharm(ops.CharmBase):
             for service in pki.CHASSIS_SERVICES
         ]
 
+    @functools.cached_property
+    def _card_serial(self) -> str | dpu.DPUError | None:
+        """The DPU's card serial (None on an ordinary host), detected once per hook."""
+        try:
+            return dpu.detect_card_serial()
+        except dpu.DPUError as e:
+            return e
+
     def _encap_ip(self, options: ChassisConfig) -> str | None:
         """encap-ip (an address, or this machine's address in a network) if set, else the `data`
         binding's address (the unit's, unless bound elsewhere). None: no address in the network."""
@@ -162,10 +171,9 @@ class OVNChassisCharm(ops.CharmBase):
         encap_ip = self._encap_ip(options)
         if encap_ip is None:
             return  # collect-status reports it
-        try:
-            card_serial = dpu.detect_card_serial()
-        except dpu.DPUError as e:
-            logger.error("DPU detection failed, card-serial-number left as it is: %s", e)
+        card_serial = self._card_serial
+        if isinstance(card_serial, dpu.DPUError):
+            logger.error("DPU detection failed, card-serial-number left as it is: %s", card_serial)
             return  # collect-status reports it
         settings = chassis.ChassisSettings(
             system_id=self._system_id,
@@ -252,10 +260,8 @@ class OVNChassisCharm(ops.CharmBase):
         options = self._config()
         if self.model.get_relation(OVSDB) is None and not options.central_ips:
             return ops.BlockedStatus("missing ovsdb relation to ovn-central (or set central-ips)")
-        try:
-            dpu.detect_card_serial()
-        except dpu.DPUError as e:
-            return ops.BlockedStatus(f"DPU detection failed: {e}")
+        if isinstance(self._card_serial, dpu.DPUError):
+            return ops.BlockedStatus(f"DPU detection failed: {self._card_serial}")
         if self._encap_ip(options) is None:
             return ops.BlockedStatus(f"encap-ip: this machine has no address in {options.encap_ip}")
         endpoints = self._endpoints(options)
