@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import shutil
+import socket
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from tenacity import retry, retry_if_result, stop_after_delay, wait_fixed
@@ -25,6 +28,10 @@ CENTRAL_UNIT = "ovn-central"
 PACKAGE_UNITS = ["ovn-central", "ovn-ovsdb-server-nb", "ovn-ovsdb-server-sb", "ovn-northd"]
 MIN_ELECTION_TIMER_S = 1
 MAX_ELECTION_TIMER_S = 60
+# How long a leaving or kicked server may take to disappear from the cluster (raft needs the
+# leader to commit the change; the OpenStack charm and MicroOVN both allow 30 s).
+MEMBERSHIP_CHANGE_TIMEOUT_S = 30
+UNKNOWN_UNIT = "UNKNOWN"  # a raft server no unit of the application announces
 
 
 @dataclass(frozen=True)
@@ -185,11 +192,65 @@ def next_election_timer(current_ms: int, target_ms: int) -> int | None:
     return max(target_ms, (current_ms + 1) // 2)
 
 
+def split_remote(remote_: str) -> tuple[str, int]:
+    """Address and port of a remote such as ssl:10.0.0.1:6643 or ssl:[fd00::1]:6643."""
+    _, _, rest = remote_.partition(":")
+    address, _, port = rest.rpartition(":")
+    return address.strip("[]"), int(port)
+
+
+def unit_map(server_ids: list[str], announced: Mapping[str, str]) -> dict[str, str]:
+    """Server id as cluster/status lists it (a prefix) -> the unit whose announced full id it
+    starts, or UNKNOWN for a server no unit claims (a dead member, a member not yet announced)."""
+    return {
+        sid: next((unit for unit, full in sorted(announced.items()) if full.startswith(sid)), UNKNOWN_UNIT)
+        for sid in server_ids
+    }
+
+
+def match_server(given: str, server_ids: list[str], local_server_id: str) -> str:
+    """The server `given` names (its full id, or a prefix of it), as cluster/status lists it.
+    ValueError with the exact reason when it names none, several, or this unit's own server."""
+    wanted = given.strip().lower()
+    if not re.fullmatch(r"[0-9a-f-]+", wanted):
+        raise ValueError(f"{given!r} is not a server id (hexadecimal, as cluster-status shows)")
+    matches = [sid for sid in server_ids if wanted.startswith(sid) or sid.startswith(wanted)]
+    if not matches:
+        raise ValueError(f"no server {given} in the cluster; its servers are {', '.join(sorted(server_ids))}")
+    if len(matches) > 1:
+        raise ValueError(f"{given} matches several servers ({', '.join(sorted(matches))}): give more digits")
+    if local_server_id.startswith(matches[0]):
+        raise ValueError(f"{given} is this unit's own server: remove the unit instead of kicking it")
+    return matches[0]
+
+
+def parse_encaps(csv_text: str) -> dict[str, str]:
+    """Chassis name -> encapsulation address, from `ovn-sbctl --format=csv --data=bare
+    --no-headings --columns=chassis_name,ip list Encap` (the first address of each chassis)."""
+    encaps: dict[str, str] = {}
+    for line in csv_text.splitlines():
+        name, sep, address = line.partition(",")
+        if sep and name:
+            encaps.setdefault(name, address)
+    return encaps
+
+
+def backup_name(now: datetime) -> str:
+    """A backup directory's name: the UTC time, sortable and free of spaces and colons."""
+    return now.strftime("%Y%m%dT%H%M%SZ")
+
+
 # --- machine adapters ---------------------------------------------------------------------------
 
 
 def _run(argv: list[str], timeout: float = 30) -> str:
     return subprocess.run(argv, capture_output=True, text=True, check=True, timeout=timeout).stdout
+
+
+def _query(argv: list[str], timeout: float = 15) -> str | None:
+    """The command's output, or None when it fails (a server that does not answer)."""
+    result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=timeout)
+    return result.stdout if result.returncode == 0 else None
 
 
 def is_initialised(db: Database) -> bool:
@@ -285,3 +346,88 @@ def configure_northd(member_addresses: list[str], files: paths.CharmFiles) -> bo
     """Install ovn-northd's drop-in; return whether it changed."""
     drop_in = services.render_exec_drop_in(northd_argv(member_addresses, files), NORTHD_STOP_ARGV)
     return services.write_drop_in(f"{NORTHD_UNIT}.service", drop_in)
+
+
+def leave(db: Database, timeout: float = MEMBERSHIP_CHANGE_TIMEOUT_S) -> bool:
+    """Leave the raft cluster and wait until the others have removed this server; False when
+    the deadline passes first (the operator can then cluster-kick it from a remaining unit)."""
+    if _query(["ovn-appctl", "-t", str(db.control_socket), "cluster/leave", db.name], timeout=30) is None:
+        return False
+    removed = ["ovsdb-client", f"--timeout={int(timeout)}", "wait", f"unix:{db.socket}", db.name, "removed"]
+    return _query(removed, timeout=timeout + 10) is not None
+
+
+def has_leader(status: ClusterStatus) -> bool:
+    """Whether the server knows a leader (after a leader died, not until an election is won)."""
+    return status.role in ("leader", "follower") and status.leader not in ("", "unknown")
+
+
+def wait_for_leader(db: Database, election_timer_ms: int) -> ClusterStatus | None:
+    """The status once the cluster has a leader: a dead leader is replaced within an election
+    timeout or two (bounded; None when the cluster has no majority left)."""
+    return wait_for_status(db, has_leader, timeout=3 * election_timer_ms / 1000 + 5)
+
+
+def kick(db: Database, server_id: str) -> None:
+    """Ask the cluster to remove a server that cannot leave by itself (its machine is gone)."""
+    _run(["ovn-appctl", "-t", str(db.control_socket), "cluster/kick", db.name, server_id])
+
+
+def wait_until_gone(db: Database, is_gone: Callable[[ClusterStatus], bool]) -> ClusterStatus | None:
+    """The raft status once `is_gone` holds, within the membership-change deadline; else None."""
+    return wait_for_status(db, is_gone, timeout=MEMBERSHIP_CHANGE_TIMEOUT_S)
+
+
+def is_reachable(remote_: str, timeout: float = 2.0) -> bool:
+    """Whether a raft remote accepts TCP connections (a dead machine does not)."""
+    address, port = split_remote(remote_)
+    try:
+        with socket.create_connection((address, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def expected_schema_version(db: Database) -> str | None:
+    """The schema version the installed OVN packages carry."""
+    return (_query(["ovsdb-tool", "schema-version", str(db.schema)]) or "").strip() or None
+
+
+def active_schema_version(db: Database) -> str | None:
+    """The schema version the running database has; None when the server does not answer."""
+    output = _query(["ovsdb-client", "--timeout=10", "get-schema-version", f"unix:{db.socket}", db.name])
+    return (output or "").strip() or None
+
+
+def chassis_encaps() -> dict[str, str] | None:
+    """Every chassis in the local Southbound replica and its encapsulation address; None when
+    the server does not answer."""
+    output = _query(
+        [
+            "ovn-sbctl", f"--db=unix:{SB.socket}", "--no-leader-only", "--timeout=10",
+            "--format=csv", "--data=bare", "--no-headings", "--columns=chassis_name,ip", "list", "Encap",
+        ]
+    )
+    return None if output is None else parse_encaps(output)
+
+
+def back_up(files: paths.CharmFiles, now: datetime) -> Path:
+    """Copy the database files, this unit's certificates and the OVN logs to a new timestamped
+    directory (mode 0700: it holds private keys) and return it."""
+    target = files.backups / backup_name(now)
+    target.mkdir(parents=True, exist_ok=True)
+    target.chmod(0o700)
+    for db in DATABASES:
+        if db.file.exists():
+            shutil.copy2(db.file, target / db.file.name)
+    if files.pki.exists():
+        shutil.copytree(files.pki, target / "pki", dirs_exist_ok=True)
+    if paths.OVN_LOG_DIR.exists():
+        shutil.copytree(paths.OVN_LOG_DIR, target / "logs", dirs_exist_ok=True)
+    return target
+
+
+def remove_database_files() -> None:
+    """Delete the local database files (after `back_up`), so nothing rejoins with stale state."""
+    for db in DATABASES:
+        db.file.unlink(missing_ok=True)

@@ -6,6 +6,7 @@ from pathlib import Path
 STATE_DIR = Path("/var/lib/charmed-ovn")
 OVN_RUN_DIR = Path("/var/run/ovn")
 OVN_DB_DIR = Path("/var/lib/ovn")
+OVN_LOG_DIR = Path("/var/log/ovn")
 OVN_SCHEMA_DIR = Path("/usr/share/ovn")
 OVN_CTL = Path("/usr/share/ovn/scripts/ovn-ctl")
 SYSTEMD_DIR = Path("/etc/systemd/system")
@@ -53,6 +54,16 @@ class CharmFiles:
     def pending_key(self, service: str) -> Path:
         """A new key waiting for its certificate (reissue): the pair is swapped in together."""
         return self.pki / f"{service}-privkey.pem.next"
+
+    @property
+    def backups(self) -> Path:
+        """Where a removed unit leaves a copy of its databases, certificates and logs."""
+        return self.root / "backups"
+
+    @property
+    def retired_marker(self) -> Path:
+        """Present once a central unit has left its clusters for good (it is being removed)."""
+        return self.root / "retired"
 
     def csr(self, service: str) -> Path:
         """The certificate signing request last sent for one OVN service."""

@@ -212,12 +212,13 @@ def needs_signing(
     renew_before: timedelta,
 ) -> bool:
     """Whether the CA must (re)sign `csr`: nothing issued yet, issued for another key, other
-    names (a unit's address changed) or by another CA, or about to expire."""
+    names (a unit's address changed) or by another CA, about to expire, or not valid yet (signed
+    while the leader's clock was ahead: no peer would accept it)."""
     if issued is None:
         return True
     if not same_public_key(issued, csr) or not same_names(issued, csr) or not is_signed_by(issued, ca):
         return True
-    return issued.expiry_time - now <= renew_before
+    return issued.expiry_time - now <= renew_before or now < issued.validity_start_time
 
 
 # --- files -------------------------------------------------------------------------------------
@@ -360,6 +361,22 @@ class UserCA:
 
     certificate: str
     private_key: str
+
+
+def split_certificates(text: str) -> list[str]:
+    """Every CERTIFICATE block of a PEM text."""
+    return [b.group(0) for b in _PEM_BLOCK.finditer(text) if b["label"] == "CERTIFICATE"]
+
+
+def trust_bundle(leaf: str, ca: str, chain: list[str]) -> str:
+    """What a unit holding `leaf` must trust: its CA and every certificate above it that the
+    provider sent (the chain, in whichever order, without the leaf), each once."""
+    seen, bundle = {fingerprint(leaf)}, []
+    for pem in [ca, *chain]:
+        if (print_ := fingerprint(pem)) not in seen:
+            seen.add(print_)
+            bundle.append(pem.strip())
+    return "\n".join(bundle)
 
 
 def split_combined(text: str) -> tuple[str, str]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from tenacity import retry, retry_if_result, stop_after_delay, wait_fixed
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "lib"))
@@ -40,6 +41,21 @@ class Lab:
         return self.run("exec", unit, "--", *argv, check=check)
 
 
+@retry(retry=retry_if_result(lambda ok: not ok), stop=stop_after_delay(30), wait=wait_fixed(0.2))
+def first_echo(vm: str, address: str) -> bool:
+    """Wait until one echo from `vm` to `address` comes back (ARP and flows settle first)."""
+    from tests.lab import vms
+
+    return vms.vm_exec(vm, ["ping", "-c", "1", "-W", "1", address]).returncode == 0
+
+
+def assert_vms_ping(lab: Lab, vm: str, address: str) -> None:
+    """Five echoes without loss, once the first one made it."""
+    first_echo(vm, address)
+    ping = lab.run("vm-exec", vm, "--", "ping", "-c", "5", "-i", "0.2", "-W", "2", address)
+    assert " 0% packet loss" in ping.stdout, ping.stdout
+
+
 def lab_leftovers(model: str) -> list[str]:
     """Namespaces, containers and mounts of `model` still present on the host."""
     leftovers = []
@@ -53,14 +69,18 @@ def lab_leftovers(model: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
+def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """The bundle deployed in the lab for one test module (its MODEL), every unit active;
-    destroyed, and checked to leave nothing behind, when the module is done."""
+    destroyed, and checked to leave nothing behind, when the module is done. A module may
+    derive its own bundle from the shipped one with `make_bundle(shipped, directory)`."""
     model = request.module.MODEL
     lab = Lab(model)
+    bundle = BUNDLE
+    if make_bundle := getattr(request.module, "make_bundle", None):
+        bundle = make_bundle(BUNDLE, tmp_path_factory.mktemp(model))
     lab.run("destroy", check=False)
     try:
-        lab.run("deploy", str(BUNDLE))
+        lab.run("deploy", str(bundle))
         lab.run("wait", "--timeout", str(DEPLOY_TIMEOUT_S), timeout=DEPLOY_TIMEOUT_S + 60)
         yield lab
     finally:

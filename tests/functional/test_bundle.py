@@ -14,7 +14,7 @@ import pytest
 from tenacity import retry, retry_if_result, stop_after_delay, wait_fixed
 
 from charmed_ovn import ovsdb_cluster
-from tests.functional.conftest import Lab
+from tests.functional.conftest import Lab, assert_vms_ping
 from tests.lab import machines, paths, vms
 from tests.lab.model import open_model
 
@@ -84,11 +84,6 @@ def test_client_tools_work_without_flags_on_a_central_unit(lab: Lab):
 
 
 @retry(retry=retry_if_result(lambda ok: not ok), stop=stop_after_delay(30), wait=wait_fixed(0.2))
-def _first_echo(vm: str, address: str) -> bool:
-    return vms.vm_exec(vm, ["ping", "-c", "1", "-W", "1", address]).returncode == 0
-
-
-@retry(retry=retry_if_result(lambda ok: not ok), stop=stop_after_delay(30), wait=wait_fixed(0.2))
 def _listening(vm: str, port: int) -> bool:
     return f":{port} " in vms.vm_exec(vm, ["ss", "-Hltn"]).stdout
 
@@ -96,9 +91,7 @@ def _listening(vm: str, port: int) -> bool:
 def test_vms_on_two_chassis_ping_and_move_10_mb(lab: Lab):
     lab.run("vm-add", "vm1", "--chassis", "ovn-chassis/0", "--switch", "ls0", "--ip", "172.16.0.1/24")
     lab.run("vm-add", "vm2", "--chassis", "ovn-chassis/1", "--switch", "ls0", "--ip", "172.16.0.2/24")
-    _first_echo("vm1", "172.16.0.2")  # the first echo may be lost while ARP and flows settle
-    ping = lab.run("vm-exec", "vm1", "--", "ping", "-c", "5", "-i", "0.2", "-W", "2", "172.16.0.2")
-    assert " 0% packet loss" in ping.stdout, ping.stdout
+    assert_vms_ping(lab, "vm1", "172.16.0.2")
     receiver = subprocess.Popen(
         ["ip", "netns", "exec", vms.vm_netns("vm2"), "sh", "-c", "nc -l -p 5001 | sha256sum"],
         stdout=subprocess.PIPE,
@@ -237,8 +230,7 @@ def test_encap_on_the_second_network_carries_the_tunnels(lab: Lab):
     for unit, address in second.items():
         assert _external_id(lab, unit, "ovn-encap-ip") == address
         assert f'ip: "{address}"' in shown
-    _first_echo("vm1", "172.16.0.2")
-    assert " 0% packet loss" in lab.run("vm-exec", "vm1", "--", "ping", "-c", "3", "172.16.0.2").stdout
+    assert_vms_ping(lab, "vm1", "172.16.0.2")
     lab.run("config", "ovn-chassis", "encap-ip=")
     lab.run("wait", "--timeout", "300", timeout=360)
 

@@ -281,3 +281,45 @@ def test_every_issuance_and_ca_change_is_in_the_security_log(lab: Lab):
     kinds = {event for _, event in events}
     assert {"ca_generated", "issue_certificate", "regenerate_ca", "set_custom_ca"} <= kinds
     assert "PRIVATE KEY" not in log
+
+
+def leaf_certificates(lab: Lab) -> dict[tuple[str, str], x509.Certificate]:
+    """Every OVN service certificate in the model, as its unit's file holds it."""
+    certificates = {}
+    for unit in units(lab):
+        app = unit.split("/")[0]
+        services = pki.CENTRAL_SERVICES if app == "ovn-central" else pki.CHASSIS_SERVICES
+        for service in services:
+            pem = lab.exec(unit, "cat", f"/var/lib/charmed-ovn/{app}/pki/{service}-cert.pem").stdout
+            certificates[(unit, service)] = x509.load_pem_x509_certificate(pem.encode())
+    return certificates
+
+
+def test_certificates_are_renewed_when_the_clock_passes_expiry_minus_renewal_days(lab: Lab):
+    # The CA is the operator's (set-ca above): it is never renewed.
+    ca = ca_fingerprint(lab)
+    before = leaf_certificates(lab)
+    first_expiry = min(cert.not_valid_after_utc for cert in before.values())
+    days = (first_expiry - datetime.now(UTC)).days - 5  # inside the 10-day renewal window
+
+    lab.run("advance-clock", str(days))
+    # The daemons keep the real clock and refuse certificates that are not valid yet for them,
+    # so the units cannot all become active here: wait for the hooks only.
+    lab.run("wait", "--idle", "--timeout", "600", timeout=660)
+
+    renewed = leaf_certificates(lab)
+    for key, cert in before.items():
+        assert renewed[key].fingerprint(hashes.SHA256()) != cert.fingerprint(hashes.SHA256()), key
+        assert renewed[key].not_valid_after_utc > cert.not_valid_after_utc + timedelta(days=days - 1), key
+    for unit in units(lab):
+        app = unit.split("/")[0]
+        cacert = lab.exec(unit, "cat", f"/var/lib/charmed-ovn/{app}/pki/cacert.pem").stdout
+        assert pki.fingerprint(cacert) == ca, f"{unit}: the operator's CA was replaced"
+
+    # Back to the real clock: certificates signed "in the future" are not valid yet, so the
+    # leader signs them again and the model heals by itself.
+    lab.run("advance-clock", str(-days))
+    lab.run("wait", "--timeout", "900", timeout=960)
+    now = datetime.now(UTC)
+    assert all(cert.not_valid_before_utc <= now for cert in leaf_certificates(lab).values())
+    assert vms_ping("cv1", "172.16.1.2")

@@ -65,3 +65,31 @@ async def test_removing_a_chassis_unit_removes_its_chassis(ops_test: OpsTest):
     await ops_test.model.wait_for_idle(apps=APPS, status="active", timeout=900)
     names = await juju_exec(ops_test, "ovn-central/0", "ovn-sbctl", "--bare", "--columns=name", "list", "Chassis")
     assert hostname not in names.split()
+
+
+async def test_cluster_status_maps_every_server_to_a_unit(ops_test: OpsTest):
+    action = await ops_test.model.units["ovn-central/0"].run_action("cluster-status")
+    results = (await action.wait()).results
+    for database in ("ovnnb", "ovnsb"):
+        servers = results[database]["servers"]
+        assert len(servers) == 3
+        assert {server["unit"] for server in servers.values()} == {f"ovn-central/{n}" for n in range(3)}
+        assert sorted(server["reachable"] for server in servers.values()) == ["self", "true", "true"]
+
+
+async def test_adding_then_removing_a_central_unit_keeps_three_members_and_a_backup(ops_test: OpsTest):
+    central = ops_test.model.applications["ovn-central"]
+    await central.add_unit(count=1)
+    await ops_test.model.wait_for_idle(apps=APPS, status="active", timeout=1800)
+    machine = ops_test.model.units["ovn-central/0"].machine.id
+    await central.destroy_units("ovn-central/0")
+    await ops_test.model.wait_for_idle(apps=APPS, status="active", timeout=900)
+    status = await juju_exec(
+        ops_test, "ovn-central/1", "ovn-appctl", "-t", "/var/run/ovn/ovnnb_db.ctl", "cluster/status", "OVN_Northbound"
+    )
+    assert status.split("Servers:")[1].count("(ssl:") == 3
+    # ovn-chassis/0 shares the removed unit's machine: the backup stays there.
+    code, stdout, stderr = await ops_test.juju(
+        "ssh", machine, "sudo", "ls", "/var/lib/charmed-ovn/ovn-central/backups"
+    )
+    assert code == 0 and stdout.split(), stderr

@@ -183,6 +183,22 @@ def dump_state(state: testing.State) -> dict[str, Any]:
     }
 
 
+def _departing_unit_zero_fix() -> None:
+    """ops.testing tests the departing unit's id for truth, so a departing unit numbered 0 is
+    reported as the remote unit instead. Juju names the departing unit whatever its number is."""
+    from scenario import _runtime
+
+    original = _runtime.Runtime._get_event_env
+
+    def event_env(self: Any, state: Any, event: Any, charm_root: Path) -> dict[str, str]:
+        env = original(self, state, event, charm_root)
+        if event.name.endswith("_relation_departed") and event.relation_departed_unit_id == 0:
+            env["JUJU_DEPARTING_UNIT"] = f"{env['JUJU_REMOTE_APP']}/0"
+        return env
+
+    _runtime.Runtime._get_event_env = event_env  # type: ignore[method-assign]
+
+
 def build_event(ctx: testing.Context, event: dict[str, Any], state: testing.State) -> Any:
     """The ops.testing event for the request's event description."""
     kind = event["kind"]
@@ -237,6 +253,7 @@ def main() -> None:
     request_path, result_path = Path(sys.argv[1]), Path(sys.argv[2])
     request = json.loads(request_path.read_text())
     request_path.unlink()  # it may hold secret content: Juju agents keep that in memory only
+    _departing_unit_zero_fix()
     result = run(request)
     log_path = Path(request["log_file"])
     log_path.parent.mkdir(parents=True, exist_ok=True)

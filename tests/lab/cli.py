@@ -68,22 +68,30 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def settle(model_name: str, timeout: float) -> bool:
-    """Run queued hooks until every unit is active and idle, like `juju wait-for`.
+def settle(model_names: list[str], timeout: float, *, active: bool = True) -> bool:
+    """Run queued hooks until every unit of the models is active and idle, like `juju wait-for`.
+    Models related across (saas) settle together: each one's hooks feed the other's.
 
     When nothing is queued but some unit is not active yet, update-status runs on every unit
-    at a short interval, as Juju's update-status hook would (only sooner).
+    at a short interval, as Juju's update-status hook would (only sooner). `active=False` only
+    waits until no hook is queued, whatever the units' status.
     """
 
-    def tick() -> str:
+    def tick_one(model_name: str) -> str:
         with open_model(model_name) as model:
             if model.run_hooks():
                 return "busy"
-            if model.settled():
+            if model.settled() if active else model.idle():
                 return "settled"
             if not any(spec["retry_after"] for spec in model.units.values()):
                 model.queue_update_status()
             return "idle"
+
+    def tick() -> str:
+        outcomes = {tick_one(name) for name in model_names}
+        if "busy" in outcomes:
+            return "busy"
+        return "settled" if outcomes == {"settled"} else "idle"
 
     def wait_for(state: Any) -> float:
         return 0.0 if state.outcome.result() == "busy" else UPDATE_STATUS_INTERVAL_S
@@ -104,7 +112,7 @@ def settle(model_name: str, timeout: float) -> bool:
 
 
 def cmd_wait(args: argparse.Namespace) -> int:
-    ok = settle(args.model, args.timeout)
+    ok = settle([args.model, *args.with_models], args.timeout, active=not args.idle)
     with open_model(args.model) as model:
         print(render_status(model))
         if not ok:
@@ -127,12 +135,12 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    if not settle(args.model, args.timeout):
+    if not settle([args.model], args.timeout):
         print("warning: the model has not settled; running the action anyway", file=sys.stderr)
     with open_model(args.model) as model:
         unit = model.resolve_unit(args.unit)
         result = model.run_action(unit, args.action, parse_assignments(args.params))
-    settle(args.model, args.timeout)
+    settle([args.model], args.timeout)
     output: dict[str, Any] = {"unit": unit, "results": result.get("action_results") or {}}
     if result.get("action_logs"):
         output["log"] = result["action_logs"]
@@ -168,7 +176,21 @@ def cmd_add_unit(args: argparse.Namespace) -> int:
 def cmd_remove_unit(args: argparse.Namespace) -> int:
     with open_model(args.model) as model:
         for name in args.units:
-            model.remove_unit(model.resolve_unit(name))
+            model.remove_unit(model.resolve_unit(name), force=args.force)
+    return 0
+
+
+def cmd_offer(args: argparse.Namespace) -> int:
+    app, _, endpoint = args.endpoint.partition(":")
+    with open_model(args.model) as model:
+        print(f"offered as {model.offer(app, endpoint)}")
+    return 0
+
+
+def cmd_advance_clock(args: argparse.Namespace) -> int:
+    with open_model(args.model) as model:
+        model.advance_clock(args.days * 86400)
+        print(f"hooks of model {args.model!r} now run at {model.now().isoformat(timespec='seconds')}")
     return 0
 
 
@@ -261,6 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("status", help="applications, units, machines").set_defaults(func=cmd_status)
     p = sub.add_parser("wait", help="run hooks until every unit is active and idle")
     p.add_argument("--timeout", type=float, default=900)
+    p.add_argument("--with", dest="with_models", action="append", default=[], metavar="MODEL",
+                   help="settle this related model too (cross-model relations)")
+    p.add_argument("--idle", action="store_true", help="only wait until no hook is queued, whatever the status")
     p.set_defaults(func=cmd_wait)
     p = sub.add_parser("config", help="show or set application config")
     p.add_argument("app")
@@ -284,7 +309,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_add_unit)
     p = sub.add_parser("remove-unit")
     p.add_argument("units", nargs="+")
+    p.add_argument("--force", action="store_true", help="forget units whose machine is dead, running none of their hooks")
     p.set_defaults(func=cmd_remove_unit)
+    p = sub.add_parser("offer", help="offer an endpoint to other models (juju offer app:endpoint)")
+    p.add_argument("endpoint", help="app:endpoint")
+    p.set_defaults(func=cmd_offer)
+    p = sub.add_parser("advance-clock", help="move the clock hooks see forward (libfaketime); update-status runs")
+    p.add_argument("days", type=float)
+    p.set_defaults(func=cmd_advance_clock)
     p = sub.add_parser("kill-machine", help="cut a machine's power")
     p.add_argument("machine")
     p.set_defaults(func=cmd_kill_machine)

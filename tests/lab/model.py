@@ -214,6 +214,8 @@ class Model:
             placements = [str(p) for p in spec.get("to") or []]
             for n in range(int(spec.get("num_units", 1))):
                 self.add_unit(app, placements[n] if n < len(placements) else None)
+        for name, saas in (bundle.get("saas") or {}).items():
+            self.consume(name, saas["url"])
         for pair in bundle.get("relations") or []:
             self.relate(pair[0], pair[1])
 
@@ -230,6 +232,8 @@ class Model:
 
     def add_unit(self, app: str, machine_id: str | None = None) -> str:
         spec = self.apps[app]
+        if "remote" in spec:
+            raise LabError(f"{app} is a remote application: add units in model {spec['remote']['model']}")
         if machine_id is None or machine_id not in self.data["machines"]:
             machine_id = self.add_machine(machine_id)
         unit = f"{app}/{spec['next_unit']}"
@@ -284,9 +288,14 @@ class Model:
         if endpoints_of(self.meta(app_b))[ep_b]["interface"] != interface:
             raise LabError(f"cannot relate {a} and {b}: interfaces differ")
         rid = self._new_relation([(app_a, ep_a), (app_b, ep_b)], interface, peer=False)
+        remote = next((app for app in (app_a, app_b) if "remote" in self.apps[app]), None)
+        if remote is not None:
+            local_app, local_ep = (app_a, ep_a) if remote == app_b else (app_b, ep_b)
+            self._relate_across_models(rid, local_app, local_ep, remote, interface)
         for app in (app_a, app_b):
             for unit in self.apps[app]["units"]:
-                self._enter_relation(unit, rid)
+                if unit in self.units:  # a remote application's units join through its own model
+                    self._enter_relation(unit, rid)
 
     def _endpoint(self, spec: str, other: str) -> tuple[str, str]:
         app, _, endpoint = spec.partition(":")
@@ -330,6 +339,7 @@ class Model:
                 self._join(unit, rid, other)
                 self._join(other, rid, unit)
         relation["members"].append(unit)
+        self._send(relation, {"kind": "join", "unit_number": self.unit_number(unit)})
 
     def _join(self, unit: str, rid: str, remote: str) -> None:
         relation = self.data["relations"][rid]
@@ -337,9 +347,13 @@ class Model:
         self._queue(unit, {"kind": "relation_joined", "relation_id": rid, "remote_unit": remote})
         self._queue(unit, {"kind": "relation_changed", "relation_id": rid, "remote_unit": remote})
 
-    def remove_unit(self, unit: str) -> None:
-        """Departed on both sides, broken, stop and remove on the unit (run by `tick`)."""
-        if self.units[unit].get("dying"):
+    def remove_unit(self, unit: str, *, force: bool = False) -> None:
+        """Departed on both sides, broken, stop and remove on the unit (run by `tick`).
+
+        `force` (`juju remove-unit --force`, for a unit whose machine is dead): the other units
+        see it depart, and it is forgotten without running any hook of its own.
+        """
+        if self.units[unit].get("dying") and not force:
             return
         self.units[unit]["dying"] = True
         for rid, relation in self.data["relations"].items():
@@ -353,12 +367,16 @@ class Model:
                 relation["seen"][unit].remove(other)
                 self._queue(unit, {"kind": "relation_departed", "relation_id": rid, "remote_unit": other, "departing_unit": unit})
             relation["members"].remove(unit)
+            self._send(relation, {"kind": "depart", "unit_number": self.unit_number(unit)})
             self._queue(unit, {"kind": "relation_broken", "relation_id": rid})
         self._queue(unit, {"kind": "stop"})
         self._queue(unit, {"kind": "remove"})
         app = self.apps[self.app_of(unit)]
-        app["units"].remove(unit)
-        if app["leader"] == unit:
+        if unit in app["units"]:
+            app["units"].remove(unit)
+        if force:
+            self._forget_unit(unit)
+        if app["leader"] == unit or app["leader"] not in app["units"]:
             app["leader"] = app["units"][0] if app["units"] else None
             if app["leader"]:
                 self._queue(app["leader"], {"kind": "leader_elected"})
@@ -411,12 +429,22 @@ class Model:
         if app not in matches[0]["app_grants"]:
             matches[0]["app_grants"].append(app)
 
+    def advance_clock(self, seconds: float) -> None:
+        """Move the clock hooks see forward; update-status then runs on every unit, as it would
+        at its interval while that much time passed."""
+        self.data["clock_offset_s"] += seconds
+        for unit, spec in self.units.items():
+            if self.machine_running(spec["machine"]):
+                self._queue(unit, {"kind": "update_status"})
+
     def queue_update_status(self) -> None:
-        for unit in self.units:
-            if not self.units[unit]["queue"]:
+        for unit, spec in self.units.items():
+            if not spec["queue"] and self.machine_running(spec["machine"]):
                 self._queue(unit, {"kind": "update_status"})
 
     def _queue(self, unit: str, event: dict[str, Any]) -> None:
+        if unit not in self.units:
+            return  # a remote application's unit: its own model runs its hooks
         queue = self.units[unit]["queue"]
         if event["kind"] in ("relation_changed", "update_status", "config_changed") and any(
             not e.get("running") and {k: v for k, v in e.items() if k != "seq"} == event for e in queue
@@ -424,6 +452,106 @@ class Model:
             return  # Juju coalesces repeated events that have not run yet
         self.data["next_event"] += 1
         queue.append({**event, "seq": self.data["next_event"]})
+
+    # --- cross-model relations ---------------------------------------------------------------
+    # Each model keeps its side of a cross-model relation, with the other side's application
+    # as a proxy (units that run no hooks here). Databag changes and units joining or leaving
+    # travel as messages to the other model's inbox, which its hook runner reads, as Juju's
+    # controllers relay them. A unit of the offering model appears as itself; a consuming
+    # unit appears as remote-<model uuid>/N, as in Juju.
+
+    def offer(self, app: str, endpoint: str) -> str:
+        """`juju offer app:endpoint`: the URL other models consume it under."""
+        if app not in self.apps or endpoint not in endpoints_of(self.meta(app)):
+            raise LabError(f"no endpoint {app}:{endpoint}")
+        self.data.setdefault("offers", {})[app] = {"app": app, "endpoint": endpoint}
+        return f"admin/{self.name}.{app}"
+
+    def consume(self, name: str, url: str) -> None:
+        """A bundle's `saas` entry: the offer at `url` ([controller:]user/model.offer) appears here
+        as the application `name`."""
+        model_name, _, offer = url.rpartition(":")[2].partition("/")[2].partition(".")
+        with open_model(model_name) as other:
+            spec = (other.data.get("offers") or {}).get(offer)
+            if spec is None:
+                raise LabError(f"model {model_name!r} offers no {offer!r}: run `offer` there first")
+            offered = other.apps[spec["app"]]
+            self.apps[name] = self._proxy_app(offered["charm_dir"], model_name, spec["app"], spec["endpoint"])
+
+    @staticmethod
+    def _proxy_app(charm_dir: str, model: str, app: str, endpoint: str) -> dict[str, Any]:
+        return {
+            "charm_dir": charm_dir,
+            "remote": {"model": model, "app": app, "endpoint": endpoint},
+            "config": {},
+            "bindings": {},
+            "leader": None,
+            "units": [],
+            "status": {"name": "active", "message": f"remote application in model {model}"},
+        }
+
+    def _relate_across_models(self, rid: str, local_app: str, local_ep: str, proxy: str, interface: str) -> None:
+        """Create the offering model's side of the relation, with this application as a proxy."""
+        remote = self.apps[proxy]["remote"]
+        their_proxy = f"remote-{self.data['uuid'][:8]}"
+        with open_model(remote["model"]) as other:
+            other.apps[their_proxy] = self._proxy_app(self.apps[local_app]["charm_dir"], self.name, local_app, local_ep)
+            their_rid = other._new_relation(
+                [(remote["app"], remote["endpoint"]), (their_proxy, local_ep)], interface, peer=False
+            )
+            other.data["relations"][their_rid]["cross"] = {"model": self.name, "rid": rid, "proxy": their_proxy}
+            self.data["relations"][rid]["cross"] = {"model": remote["model"], "rid": their_rid, "proxy": proxy}
+            for unit in other.apps[remote["app"]]["units"]:
+                other._enter_relation(unit, their_rid)
+
+    def _send(self, relation: dict[str, Any], message: dict[str, Any]) -> None:
+        cross = relation.get("cross")
+        if cross is None or not model_dir(cross["model"]).is_dir():
+            return  # not cross-model, or the other model was destroyed
+        inbox = model_dir(cross["model"]) / "inbox"
+        inbox.mkdir(exist_ok=True)
+        name = f"{datetime.now(UTC).timestamp():.6f}-{uuid.uuid4().hex[:8]}.json"
+        (inbox / f".{name}").write_text(json.dumps({**message, "rid": cross["rid"]}))
+        (inbox / f".{name}").replace(inbox / name)  # readers never see a partial message
+
+    def _receive(self) -> None:
+        """Apply the other models' messages in the order they were sent."""
+        inbox = model_dir(self.name) / "inbox"
+        for path in sorted(inbox.glob("[0-9]*.json")) if inbox.exists() else []:
+            message = json.loads(path.read_text())
+            path.unlink()
+            rid = message["rid"]
+            relation = self.data["relations"].get(rid)
+            if relation is None:
+                continue
+            proxy = relation["cross"]["proxy"]
+            local = [unit for unit in relation["members"] if unit in self.units]
+            if message["kind"] == "app_data":
+                relation["app_data"][proxy] = message["data"]
+                for unit in local:
+                    self._queue(unit, {"kind": "relation_changed", "relation_id": rid, "remote_unit": None})
+                continue
+            remote_unit = f"{proxy}/{message['unit_number']}"
+            if message["kind"] == "join":
+                self.apps[proxy]["units"].append(remote_unit)
+                relation["unit_data"].setdefault(remote_unit, {})
+                relation["seen"].setdefault(remote_unit, [])
+                relation["members"].append(remote_unit)
+                for unit in local:
+                    self._join(unit, rid, remote_unit)
+            elif message["kind"] == "unit_data":
+                relation["unit_data"][remote_unit] = message["data"]
+                for unit in local:
+                    if remote_unit in relation["seen"][unit]:
+                        self._queue(unit, {"kind": "relation_changed", "relation_id": rid, "remote_unit": remote_unit})
+            elif message["kind"] == "depart":
+                for unit in local:
+                    if remote_unit in relation["seen"][unit]:
+                        relation["seen"][unit].remove(remote_unit)
+                        self._queue(unit, {"kind": "relation_departed", "relation_id": rid, "remote_unit": remote_unit, "departing_unit": remote_unit})
+                relation["members"] = [u for u in relation["members"] if u != remote_unit]
+                relation["unit_data"].pop(remote_unit, None)
+                self.apps[proxy]["units"].remove(remote_unit)
 
     # --- machines -----------------------------------------------------------------------------
 
@@ -487,6 +615,7 @@ class Model:
         running: dict[Future[dict[str, Any]], tuple[str, dict[str, Any], dict[str, Any]]] = {}
         with ThreadPoolExecutor(max_workers=max(1, len(self.data["machines"]))) as pool:
             while True:
+                self._receive()
                 self._queue_expired_secrets()
                 busy = {self.units[unit]["machine"] for unit, _, _ in running.values()}
                 for unit in self.runnable(busy):
@@ -523,10 +652,12 @@ class Model:
         machine = self.machine_of(unit)
         stem = f"{AGENT_DIR}/hooks/{unit.replace('/', '-')}"
         machine.write_file(f"{stem}.request.json", json.dumps(request), mode=0o600)
-        run = machine.run(
-            [AGENT_PYTHON, f"{AGENT_DIR}/agent.py", f"{stem}.request.json", f"{stem}.result.json"],
-            timeout=HOOK_TIMEOUT_S,
-        )
+        argv = [AGENT_PYTHON, f"{AGENT_DIR}/agent.py", f"{stem}.request.json", f"{stem}.result.json"]
+        if offset := int(self.data["clock_offset_s"]):
+            # The hook, and every tool it runs, sees the model's clock (libfaketime); the
+            # machine's daemons keep the real one.
+            argv = ["faketime", "-f", f"{offset:+d}", *argv]
+        run = machine.run(argv, timeout=HOOK_TIMEOUT_S)
         with (model_dir(self.name) / "agents.log").open("a") as log:
             log.write(f"== {unit} {request['event']['kind']} rc={run.returncode}\n{run.stdout}{run.stderr}")
         if run.returncode != 0:
@@ -717,12 +848,14 @@ class Model:
         app = self.app_of(unit)
         if before["local_app_data"] != view["local_app_data"]:
             relation["app_data"][app] = view["local_app_data"]
+            self._send(relation, {"kind": "app_data", "data": view["local_app_data"]})
             for other in relation["members"]:
                 if other != unit and (relation["peer"] or self.app_of(other) != app):
                     # Juju: app data changes reach the other side with no remote unit.
                     self._queue(other, {"kind": "relation_changed", "relation_id": rid, "remote_unit": None})
         if before["local_unit_data"] != view["local_unit_data"] and unit in relation["unit_data"]:
             relation["unit_data"][unit] = view["local_unit_data"]
+            self._send(relation, {"kind": "unit_data", "unit_number": self.unit_number(unit), "data": view["local_unit_data"]})
             for other in relation["members"]:
                 if unit in relation["seen"].get(other, []):
                     self._queue(other, {"kind": "relation_changed", "relation_id": rid, "remote_unit": unit})
@@ -787,10 +920,16 @@ class Model:
 
     # --- reporting ----------------------------------------------------------------------------
 
+    def idle(self) -> bool:
+        """No hook queued on a running machine."""
+        return not any(spec["queue"] for spec in self.units.values() if self.machine_running(spec["machine"]))
+
     def settled(self) -> bool:
-        """No hook queued or failing, and every unit active."""
-        return not self.pending() and all(
-            spec["status"]["name"] == "active" and not spec["error"] for spec in self.units.values()
+        """No hook queued or failing, and every unit active, except on machines that are down:
+        their agents are lost and run nothing until the machine is back or the unit is removed."""
+        alive = {unit: spec for unit, spec in self.units.items() if self.machine_running(spec["machine"])}
+        return not any(spec["queue"] for spec in alive.values()) and all(
+            spec["status"]["name"] == "active" and not spec["error"] for spec in alive.values()
         )
 
 

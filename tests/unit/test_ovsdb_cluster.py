@@ -1,3 +1,4 @@
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -283,6 +284,17 @@ def test_parse_cluster_status_of_a_follower():
     }
 
 
+def test_has_leader_while_a_leader_is_known():
+    assert ovsdb_cluster.has_leader(ovsdb_cluster.parse_cluster_status(LEADER))
+    assert ovsdb_cluster.has_leader(ovsdb_cluster.parse_cluster_status(FOLLOWER))
+
+
+def test_has_no_leader_during_an_election():
+    candidate = FOLLOWER.replace("Role: follower", "Role: candidate").replace("Leader: 4c9f", "Leader: unknown")
+    assert "Leader: unknown" in candidate
+    assert not ovsdb_cluster.has_leader(ovsdb_cluster.parse_cluster_status(candidate))
+
+
 def test_parse_cluster_status_of_a_server_joining_the_cluster():
     status = ovsdb_cluster.parse_cluster_status(JOINING)
     assert status.status == "joining cluster"
@@ -369,3 +381,118 @@ def test_server_argv_listens_on_every_client_address_and_runs_raft_on_its_own():
     argv = ovsdb_cluster.server_argv(SB, "10.0.0.1", ["10.1.0.1", "10.2.0.1"], FILES)
     assert "--db-sb-cluster-local-addr=10.0.0.1" in argv
     assert argv[argv.index("--") + 1 :] == ["--remote=pssl:6642:10.1.0.1", "--remote=pssl:6642:10.2.0.1"]
+
+
+# --- membership: remotes, server ids, encapsulations, backups ------------------------------------
+
+SERVERS = ["4c9f", "7d21", "b3e0"]  # as cluster/status lists them (LEADER above)
+
+
+def test_split_remote_of_an_ipv4_remote():
+    assert ovsdb_cluster.split_remote("ssl:10.10.0.11:6643") == ("10.10.0.11", 6643)
+
+
+def test_split_remote_unbrackets_an_ipv6_remote():
+    assert ovsdb_cluster.split_remote("ssl:[fd00::11]:6644") == ("fd00::11", 6644)
+
+
+def test_split_remote_undoes_remote():
+    for address in ("10.0.0.1", "fd00::1"):
+        assert ovsdb_cluster.split_remote(ovsdb_cluster.remote(address, 6643)) == (address, 6643)
+
+
+def test_unit_map_maps_each_listed_short_id_to_the_unit_that_announced_its_full_id():
+    announced = {
+        "ovn-central/1": "7d21a6f0-93c4-4e5d-b1a2-0c3d4e5f6a7b",
+        "ovn-central/0": "4c9f7e21-5d3a-4b8c-9f10-2e3d4c5b6a79",
+    }
+    assert ovsdb_cluster.unit_map(SERVERS, announced) == {
+        "4c9f": "ovn-central/0",
+        "7d21": "ovn-central/1",
+        "b3e0": "UNKNOWN",
+    }
+
+
+def test_unit_map_without_announcements_is_all_unknown():
+    assert ovsdb_cluster.unit_map(SERVERS, {}) == dict.fromkeys(SERVERS, "UNKNOWN")
+
+
+def test_unit_map_does_not_match_an_id_that_only_contains_the_short_id():
+    # b3e0 must start the announced id, not merely appear in it
+    assert ovsdb_cluster.unit_map(["b3e0"], {"ovn-central/2": "00b3e0aa-0000-4000-8000-000000000000"}) == {
+        "b3e0": "UNKNOWN"
+    }
+
+
+def test_match_server_by_full_id():
+    assert ovsdb_cluster.match_server("7d21a6f0-93c4-4e5d-b1a2-0c3d4e5f6a7b", SERVERS, "4c9f") == "7d21"
+
+
+def test_match_server_by_short_id():
+    assert ovsdb_cluster.match_server("b3e0", SERVERS, "4c9f") == "b3e0"
+
+
+def test_match_server_by_a_unique_prefix():
+    assert ovsdb_cluster.match_server("b3", SERVERS, "4c9f") == "b3e0"
+
+
+def test_match_server_ignores_case_and_surrounding_spaces():
+    assert ovsdb_cluster.match_server(" B3E0 ", SERVERS, "4c9f") == "b3e0"
+
+
+def test_match_server_names_the_servers_when_none_matches():
+    with pytest.raises(ValueError) as error:
+        ovsdb_cluster.match_server("c000", SERVERS, "4c9f")
+    assert str(error.value) == "no server c000 in the cluster; its servers are 4c9f, 7d21, b3e0"
+
+
+def test_match_server_refuses_an_ambiguous_prefix():
+    with pytest.raises(ValueError) as error:
+        ovsdb_cluster.match_server("7d", ["7d3a", "4c9f", "7d21"], "4c9f")
+    assert str(error.value) == "7d matches several servers (7d21, 7d3a): give more digits"
+
+
+def test_match_server_refuses_the_units_own_server():
+    with pytest.raises(ValueError) as error:
+        ovsdb_cluster.match_server("4c9f7e21", SERVERS, "4c9f")
+    assert str(error.value) == "4c9f7e21 is this unit's own server: remove the unit instead of kicking it"
+
+
+@pytest.mark.parametrize("given", ["ovn-central/2", "central-2", "", "4c9f;rm"])
+def test_match_server_refuses_what_is_not_hexadecimal(given):
+    with pytest.raises(ValueError) as error:
+        ovsdb_cluster.match_server(given, SERVERS, "4c9f")
+    assert str(error.value) == f"{given!r} is not a server id (hexadecimal, as cluster-status shows)"
+
+
+def test_parse_encaps_maps_each_chassis_to_its_address():
+    # ovn-sbctl --format=csv --data=bare --no-headings --columns=chassis_name,ip list Encap
+    text = "central-0,10.0.1.10\ncompute-1,fd00:1::21\n"
+    assert ovsdb_cluster.parse_encaps(text) == {"central-0": "10.0.1.10", "compute-1": "fd00:1::21"}
+
+
+def test_parse_encaps_keeps_the_first_address_of_a_chassis_with_several_encapsulations():
+    text = "compute-1,10.0.1.21\ncompute-1,10.0.2.21\n"
+    assert ovsdb_cluster.parse_encaps(text) == {"compute-1": "10.0.1.21"}
+
+
+def test_parse_encaps_skips_blank_and_nameless_lines():
+    assert ovsdb_cluster.parse_encaps("\n,10.0.1.9\ncompute-1,10.0.1.21\n\n") == {"compute-1": "10.0.1.21"}
+
+
+def test_parse_encaps_of_an_empty_southbound_is_empty():
+    assert ovsdb_cluster.parse_encaps("") == {}
+
+
+def test_backup_name_is_the_utc_time_without_spaces_or_colons():
+    assert ovsdb_cluster.backup_name(datetime(2026, 6, 1, 12, 3, 4, tzinfo=UTC)) == "20260601T120304Z"
+
+
+def test_backup_names_sort_in_time_order():
+    times = [
+        datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC),
+        datetime(2027, 1, 1, tzinfo=UTC),
+        datetime(2026, 2, 1, tzinfo=UTC),
+    ]
+    names = [ovsdb_cluster.backup_name(time) for time in times]
+    assert sorted(names) == [ovsdb_cluster.backup_name(time) for time in sorted(times)]

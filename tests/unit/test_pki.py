@@ -309,6 +309,27 @@ def test_fingerprint_differs_between_certificates(ca, other_ca):
     assert pki.fingerprint(str(ca[0])) != pki.fingerprint(str(other_ca[0]))
 
 
+# --- trust bundles -----------------------------------------------------------------------------
+
+
+def test_split_certificates_keeps_only_certificate_blocks_in_order(ca, other_ca):
+    text = f"{ca[0]}\n{ca[1]}\n{other_ca[0]}\n"
+    assert pki.split_certificates(text) == [str(ca[0]).strip(), str(other_ca[0]).strip()]
+
+
+def test_trust_bundle_is_the_ca_then_the_chain_above_it_without_the_leaf_each_once(csr, ca, other_ca):
+    leaf = str(pki.sign(csr, *ca, now=NOW))
+    root, intermediate = str(other_ca[0]), str(ca[0])
+    # Providers order the chain either way; the leaf and the CA itself may be in it.
+    for chain in ([leaf, intermediate, root], [root, intermediate, leaf], [intermediate, root]):
+        assert pki.trust_bundle(leaf, intermediate, chain) == f"{intermediate.strip()}\n{root.strip()}"
+
+
+def test_trust_bundle_of_a_ca_with_no_chain_is_the_ca(csr, ca):
+    leaf = str(pki.sign(csr, *ca, now=NOW))
+    assert pki.trust_bundle(leaf, str(ca[0]), [leaf]) == str(ca[0]).strip()
+
+
 # --- needs_signing -----------------------------------------------------------------------------
 
 RENEW_BEFORE = timedelta(days=30)
@@ -338,6 +359,12 @@ def test_needs_signing_when_expiring_within_the_window(csr, ca):
 def test_needs_signing_when_already_expired(csr, ca):
     issued = pki.sign(csr, *ca, now=NOW)
     assert pki.needs_signing(csr, issued, ca[0], NOW + timedelta(days=800), RENEW_BEFORE)
+
+
+def test_needs_signing_when_not_valid_yet(csr, ca):
+    issued = pki.sign(csr, *ca, now=NOW + timedelta(days=30))  # signed while the clock was ahead
+    assert pki.needs_signing(csr, issued, ca[0], NOW, RENEW_BEFORE)
+    assert not pki.needs_signing(csr, issued, ca[0], NOW + timedelta(days=30), RENEW_BEFORE)
 
 
 def test_needs_signing_is_false_for_a_fine_certificate(csr, ca):

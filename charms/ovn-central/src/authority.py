@@ -23,11 +23,14 @@ USER_CA_WARNING = timedelta(days=30)
 
 @dataclass(frozen=True)
 class Authority:
-    """A CA: its certificate, its private key (PEM) and whether the charm renews it."""
+    """A CA: its certificate, its private key (PEM) and whether the charm renews it; for an
+    intermediate CA from the `ca` relation, the provider's name and the certificates above it."""
 
     certificate: Certificate
     private_key: str
     auto_renew: bool
+    provider: str | None = None
+    issuers: tuple[str, ...] = ()
 
     @classmethod
     def generate(cls) -> Authority:
@@ -38,14 +41,29 @@ class Authority:
     def from_user(cls, user_ca: pki.UserCA) -> Authority:
         return cls(Certificate.from_string(user_ca.certificate), user_ca.private_key, auto_renew=False)
 
+    @classmethod
+    def from_provider(cls, provider: str, certificate: Certificate, private_key: str, issuers: list[str]) -> Authority:
+        """An intermediate CA signed by `provider`, which also renews it."""
+        return cls(certificate, private_key, auto_renew=True, provider=provider, issuers=tuple(issuers))
+
     @property
     def fingerprint(self) -> str:
         return pki.fingerprint(str(self.certificate))
 
+    @property
+    def trust_bundle(self) -> str:
+        """What units trust: this CA and the certificates above it, up to the root."""
+        return "\n".join(pem.strip() for pem in [str(self.certificate), *self.issuers])
+
 
 def needs_renewal(authority: Authority, now: datetime, renew_before: timedelta) -> bool:
-    """A generated CA is renewed before it expires; an operator's CA never is."""
-    return authority.auto_renew and authority.certificate.expiry_time - now <= renew_before
+    """A generated CA is renewed before it expires; an operator's CA never is, and a provider's
+    is renewed by the provider."""
+    return (
+        authority.auto_renew
+        and authority.provider is None
+        and authority.certificate.expiry_time - now <= renew_before
+    )
 
 
 def expiry_warning(certificate: Certificate, auto_renew: bool, now: datetime) -> str | None:
@@ -76,6 +94,8 @@ class AuthorityStore:
                 Certificate.from_string(content["certificate"]),
                 content["private-key"],
                 content.get("auto-renew", "true") == "true",
+                content.get("provider") or None,
+                tuple(str(c) for c in pki.split_certificates(content.get("issuers", ""))),
             )
         return self._current
 
@@ -86,6 +106,8 @@ class AuthorityStore:
             "certificate": str(authority.certificate),
             "private-key": authority.private_key,
             "auto-renew": "true" if authority.auto_renew else "false",
+            "provider": authority.provider or "",
+            "issuers": "\n".join(authority.issuers),
         }
         try:
             self._charm.model.get_secret(label=SECRET_LABEL).set_content(content)
@@ -94,14 +116,16 @@ class AuthorityStore:
                 content, label=SECRET_LABEL, description="OVN certificate authority (certificate and key)"
             )
         self._current = authority
-        bundle = [str(authority.certificate)]
+        bundle = authority.trust_bundle
         if previous is not None and previous.fingerprint != authority.fingerprint:
-            bundle.append(str(previous.certificate))
+            # both CAs, each certificate once (they may share a root)
+            bundle = "\n".join(dict.fromkeys(pki.split_certificates(f"{bundle}\n{previous.trust_bundle}")))
         self._peers.data[self._charm.app].update(
             {
                 "ca-certificate": str(authority.certificate),
-                "ca-bundle": "".join(bundle),
+                "ca-bundle": bundle,
                 "ca-auto-renew": content["auto-renew"],
+                "ca-provider": content["provider"],
             }
         )
         securitylog.log_event(
@@ -114,8 +138,9 @@ class AuthorityStore:
         assert authority is not None
         data = self._peers.data[self._charm.app]
         if data.get("ca-certificate") != str(authority.certificate):
-            data.update({"ca-certificate": str(authority.certificate), "ca-bundle": str(authority.certificate)})
+            data.update({"ca-certificate": str(authority.certificate), "ca-bundle": authority.trust_bundle})
         data["ca-auto-renew"] = "true" if authority.auto_renew else "false"
+        data["ca-provider"] = authority.provider or ""
 
     def retire_previous(self, installed: list[str]) -> None:
         """Drop the previous CA from the trust bundle once every central unit installed
@@ -123,4 +148,4 @@ class AuthorityStore:
         authority = self.load()
         assert authority is not None
         if installed and all(fingerprint == authority.fingerprint for fingerprint in installed):
-            self._peers.data[self._charm.app]["ca-bundle"] = str(authority.certificate)
+            self._peers.data[self._charm.app]["ca-bundle"] = authority.trust_bundle

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import socket
+import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -13,13 +15,17 @@ import ops
 from authority import Authority, AuthorityStore, expiry_warning, needs_renewal
 from charmlibs.interfaces.tls_certificates import (
     Certificate,
+    CertificateRequestAttributes,
     CertificateSigningRequest,
+    KeyAlgorithm,
+    Mode,
     PrivateKey,
     ProviderCertificate,
     TLSCertificatesProvidesV4,
+    TLSCertificatesRequiresV4,
 )
 
-from charmed_ovn import clients, config, ovsdb_cluster, paths, pki, securitylog, services
+from charmed_ovn import clients, config, ovsdb_cluster, paths, pki, securitylog, services, summary
 from charmed_ovn.config import ConfigError, parse_ovn_source
 from charmed_ovn.ovsdb_cluster import DATABASES, NB, SB, Database
 
@@ -28,6 +34,7 @@ logger = logging.getLogger(__name__)
 PEER = "cluster"
 OVSDB_ENDPOINTS = ("ovsdb", "ovsdb-cms")
 CERTIFICATES = "certificates"
+CA = "ca"  # an external CA (vault, self-signed-certificates) signs this charm's CA instead
 PACKAGES = ["ovn-central"]
 
 
@@ -47,6 +54,14 @@ class OVNCentralCharm(ops.CharmBase):
         super().__init__(framework)
         self.files = paths.charm_files(self.app.name)
         self.tls_provider = TLSCertificatesProvidesV4(self, CERTIFICATES)
+        self.ca_requirer = TLSCertificatesRequiresV4(
+            self,
+            CA,
+            certificate_requests=[self._ca_request],
+            mode=Mode.APP,
+            key_algorithm=KeyAlgorithm.ECDSA,
+            key_size=384,
+        )
         reconcile_events = [
             self.on.install,
             self.on.config_changed,
@@ -57,20 +72,26 @@ class OVNCentralCharm(ops.CharmBase):
             self.on[PEER].relation_created,
             self.on[PEER].relation_joined,
             self.on[PEER].relation_changed,
-            self.on[PEER].relation_departed,
             self.on[CERTIFICATES].relation_joined,
             self.on[CERTIFICATES].relation_changed,
+            self.on[CA].relation_broken,
+            self.ca_requirer.on.certificate_available,
         ]
         for endpoint in OVSDB_ENDPOINTS:
             reconcile_events += [self.on[endpoint].relation_joined, self.on[endpoint].relation_changed]
         for event in reconcile_events:
             framework.observe(event, self._reconcile)
+        framework.observe(self.on[PEER].relation_departed, self._on_peer_departed)
+        framework.observe(self.on.remove, self._on_remove)
         framework.observe(self.on.collect_unit_status, self._on_collect_unit_status)
         framework.observe(self.on.list_certificates_action, self._on_list_certificates)
         framework.observe(self.on.reissue_certificates_action, self._on_reissue_certificates)
         framework.observe(self.on.regenerate_ca_action, self._on_regenerate_ca)
         framework.observe(self.on.set_ca_action, self._on_set_ca)
         framework.observe(self.on.get_ca_certificate_action, self._on_get_ca_certificate)
+        framework.observe(self.on.status_action, self._on_status)
+        framework.observe(self.on.cluster_status_action, self._on_cluster_status)
+        framework.observe(self.on.cluster_kick_action, self._on_cluster_kick)
         self._authorities: AuthorityStore | None = None
         self._issued: dict[str, dict[str, str]] = {}  # what this hook signed, for action results
 
@@ -108,12 +129,30 @@ class OVNCentralCharm(ops.CharmBase):
         return {endpoint: self._binding_address(endpoint) for endpoint in OVSDB_ENDPOINTS}
 
     @property
+    def _ca_request(self) -> CertificateRequestAttributes:
+        """The intermediate CA this application asks the `ca` provider for."""
+        return CertificateRequestAttributes(common_name=f"{self.app.name} OVN CA", is_ca=True)
+
+    @property
+    def _ca_provider(self) -> str | None:
+        """The application on the `ca` relation, if there is one."""
+        relation = self.model.get_relation(CA)
+        return relation.app.name if relation is not None and relation.app is not None else None
+
+    @property
     def _hostname(self) -> str:
         return socket.gethostname()
 
     # --- reconcile -------------------------------------------------------------------------
 
+    @property
+    def _retired(self) -> bool:
+        """Whether this unit has left the clusters for good (it is being removed)."""
+        return self.files.retired_marker.exists()
+
     def _reconcile(self, _: ops.EventBase) -> None:
+        if self._retired:
+            return  # never rejoin: the unit is going away
         try:
             options = self._config()
         except ConfigError:
@@ -123,12 +162,11 @@ class OVNCentralCharm(ops.CharmBase):
         if peers is None:
             return
         self._publish_identity(peers)
-        if self.unit.is_leader():
-            authority = self._ensure_ca(peers, options.renew_before)
+        if self.unit.is_leader() and (authority := self._ensure_ca(peers, options.renew_before)):
             self._sign_peer_requests(peers, authority, options.renew_before)
             self._sign_relation_requests(authority, options.renew_before)
         installed = self._install_certificates(peers)
-        if self.unit.is_leader():
+        if self.unit.is_leader() and self._authority_store(peers).load() is not None:
             self._authority_store(peers).retire_previous(self._installed_ca_fingerprints(peers))
         if not installed:
             return
@@ -172,6 +210,8 @@ class OVNCentralCharm(ops.CharmBase):
                 "client-addresses": json.dumps(client_addresses, sort_keys=True),
                 "hostname": hostname,
                 "csrs": json.dumps(csrs, sort_keys=True),
+                # what the installed packages expect, for the status action's upgrade check
+                **{f"{db.short}-schema": ovsdb_cluster.expected_schema_version(db) or "" for db in DATABASES},
             }
         )
 
@@ -187,11 +227,29 @@ class OVNCentralCharm(ops.CharmBase):
             self._authorities = AuthorityStore(self, peers)
         return self._authorities
 
-    def _ensure_ca(self, peers: ops.Relation, renew_before: timedelta) -> Authority:
-        """The CA: made once, on the first leader; renewed before it expires when generated."""
+    def _ensure_ca(self, peers: ops.Relation, renew_before: timedelta) -> Authority | None:
+        """The CA: the intermediate from the `ca` relation when there is one (None until it
+        arrives), else made once on the first leader and renewed before it expires when generated."""
         store = self._authority_store(peers)
         authority = store.load()
-        if authority is None:
+        if (provider := self._ca_provider) is not None:
+            assigned, key = self.ca_requirer.get_assigned_certificate(self._ca_request)
+            if assigned is None or key is None:
+                # not answered yet (or renewing): keep signing with the current CA meanwhile
+                return authority
+            external = Authority.from_provider(
+                provider,
+                assigned.certificate,
+                str(key),
+                pki.split_certificates(pki.trust_bundle(str(assigned.certificate), str(assigned.ca), [str(c) for c in assigned.chain])),
+            )
+            if authority is None or authority.fingerprint != external.fingerprint:
+                store.replace(external, "external_ca")
+            else:
+                store.publish()
+            return store.load()
+        if authority is None or authority.provider is not None:
+            # first leader, or the `ca` relation is gone: the charm is the CA again
             store.replace(Authority.generate(), "ca_generated")
         elif needs_renewal(authority, datetime.now(UTC), renew_before):
             store.replace(Authority.generate(), "ca_renewed")
@@ -252,7 +310,7 @@ class OVNCentralCharm(ops.CharmBase):
                     certificate=certificate,
                     certificate_signing_request=csr,
                     ca=authority.certificate,
-                    chain=[certificate, authority.certificate],
+                    chain=[certificate, *pki.split_certificates(authority.trust_bundle)],
                 )
             )
             self._record(holder, service, "issued")
@@ -397,6 +455,88 @@ class OVNCentralCharm(ops.CharmBase):
                 ovsdb_cluster.change_election_timer(db, step)
                 status = ovsdb_cluster.wait_for_status(db, lambda status, step=step: status.election_timer_ms == step)
 
+    # --- scale down ------------------------------------------------------------------------
+
+    def _on_peer_departed(self, event: ops.RelationDepartedEvent) -> None:
+        if event.departing_unit == self.unit:
+            self._retire()
+            return
+        if not self._retired:
+            self._wait_for_departed_servers(event.relation)
+        self._reconcile(event)
+
+    def _wait_for_departed_servers(self, peers: ops.Relation) -> None:
+        """Bounded wait until the raft clusters list only servers some unit announces: the
+        departed unit's `cluster/leave` has been committed."""
+        announced = {db: self._announced_server_ids(peers, db) for db in DATABASES}
+        for db in DATABASES:
+            status = ovsdb_cluster.cluster_status(db)
+            if status is None or status.status != "cluster member":
+                continue
+
+            def only_announced(status: ovsdb_cluster.ClusterStatus, db: Database = db) -> bool:
+                mapped = ovsdb_cluster.unit_map(list(status.servers), announced[db])
+                return ovsdb_cluster.UNKNOWN_UNIT not in mapped.values()
+
+            if ovsdb_cluster.wait_until_gone(db, only_announced) is None:
+                logger.warning(
+                    "%s still lists a server of a departed unit after %d s: remove it with "
+                    "`juju run %s/leader cluster-kick` (see the cluster-status action)",
+                    db.name, ovsdb_cluster.MEMBERSHIP_CHANGE_TIMEOUT_S, self.app.name,
+                )
+
+    def _announced_server_ids(self, peers: ops.Relation, db: Database) -> dict[str, str]:
+        """Unit name -> the full raft server id it announced for `db`."""
+        return {
+            unit.name: sid
+            for unit in [self.unit, *peers.units]
+            if (sid := peers.data[unit].get(f"{db.short}-server-id"))
+        }
+
+    def _retire(self) -> None:
+        """Leave both raft clusters, stop the daemons, back everything up, then delete the
+        databases, so that nothing is lost and nothing rejoins."""
+        if self._retired:
+            return
+        last_unit = False
+        for db in DATABASES:
+            status = ovsdb_cluster.cluster_status(db)
+            if status is None or status.status != "cluster member":
+                continue  # nothing to leave: not running, or not a member
+            if len(status.servers) < 2:
+                last_unit = True  # the only member: nobody to hand the data to
+                continue
+            if ovsdb_cluster.leave(db):
+                securitylog.log_event(securitylog.AUTHZ, "cluster_leave", database=db.name, unit=self.unit.name)
+            else:
+                logger.warning(
+                    "%s: the cluster did not confirm this server's departure within %d s; kick it "
+                    "from a remaining unit with the cluster-kick action",
+                    db.name, ovsdb_cluster.MEMBERSHIP_CHANGE_TIMEOUT_S,
+                )
+        services.hold(ovsdb_cluster.PACKAGE_UNITS)  # stopped, and never started again at boot
+        backup = ovsdb_cluster.back_up(self.files, datetime.now(UTC))
+        if last_unit:
+            logger.warning(
+                "%s was the last central unit: the only copy of the NB and SB databases is kept in %s",
+                self.unit.name, backup,
+            )
+        else:
+            logger.info("databases, certificates and logs backed up to %s", backup)
+        ovsdb_cluster.remove_database_files()
+        for unit in [db.unit for db in DATABASES] + [ovsdb_cluster.NORTHD_UNIT]:
+            services.remove_drop_in(f"{unit}.service")
+        clients.remove_wrappers(self.files)
+        pki.write_file(self.files.retired_marker, f"{backup}\n")
+
+    def _on_remove(self, _: ops.RemoveEvent) -> None:
+        """The last unit (or one that never saw a peer depart) retires here; then the unit's
+        state goes, except its backups."""
+        self._retire()
+        for entry in self.files.root.iterdir() if self.files.root.exists() else []:
+            if entry != self.files.backups:
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+
     # --- actions ---------------------------------------------------------------------------
 
     def _on_list_certificates(self, event: ops.ActionEvent) -> None:
@@ -449,13 +589,24 @@ class OVNCentralCharm(ops.CharmBase):
             {"new-ca": "issued", "fingerprint": authority.fingerprint, "certificates": self._issued}
         )
 
+    def _refuse_with_external_ca(self, event: ops.ActionEvent) -> bool:
+        """Fail a CA-changing action while the CA comes from the `ca` relation."""
+        if (provider := self._ca_provider) is None:
+            return False
+        action = event.handle.kind.removesuffix("_action").replace("_", "-")
+        event.fail(
+            f"{action} is disabled: the CA is an intermediate from the `ca` relation ({provider}), "
+            f"which renews it; remove that relation to manage the CA here"
+        )
+        return True
+
     def _on_regenerate_ca(self, event: ops.ActionEvent) -> None:
-        if (peers := self._leader_peers(event)) is not None:
+        if (peers := self._leader_peers(event)) is not None and not self._refuse_with_external_ca(event):
             self._replace_ca(event, peers, Authority.generate(), "regenerate_ca")
 
     def _on_set_ca(self, event: ops.ActionEvent) -> None:
         peers = self._leader_peers(event)
-        if peers is None:
+        if peers is None or self._refuse_with_external_ca(event):
             return
         try:
             authority = Authority.from_user(self._user_ca(event.params))
@@ -495,7 +646,135 @@ class OVNCentralCharm(ops.CharmBase):
         if authority is None:
             event.fail("there is no CA yet: wait until the unit is active")
             return
-        event.set_results({"ca-certificate": str(authority.certificate), "fingerprint": authority.fingerprint})
+        event.set_results(
+            {
+                "ca-certificate": str(authority.certificate),
+                # what a client must trust: with an external CA, the chain up to the root too
+                "ca-bundle": authority.trust_bundle,
+                "fingerprint": authority.fingerprint,
+            }
+        )
+
+    def _on_status(self, event: ops.ActionEvent) -> None:
+        """MicroOVN's `status`: members and services, schema versions, invalid certificates."""
+        peers = self.model.get_relation(PEER)
+        if peers is None:
+            event.fail("the cluster peer relation does not exist yet")
+            return
+        central_units = [self.unit, *peers.units]
+        central = {
+            data["hostname"]: data.get("address", "")
+            for unit in central_units
+            if (data := peers.data[unit]).get("hostname")
+        }
+        encaps = ovsdb_cluster.chassis_encaps()
+        if encaps is None:
+            event.fail("the local Southbound database server does not answer")
+            return
+        schemas = [
+            summary.SchemaReport(
+                database=f"OVN {db.name.removeprefix('OVN_')}",
+                active=ovsdb_cluster.active_schema_version(db),
+                expected={
+                    peers.data[unit].get("hostname", unit.name): peers.data[unit].get(f"{db.short}-schema") or None
+                    for unit in central_units
+                },
+            )
+            for db in DATABASES
+        ]
+        certificates = {
+            name: path.read_text()
+            for name, path in [
+                ("CA", self.files.ca_cert),
+                *((service, self.files.certificate(service)) for service in pki.CENTRAL_SERVICES),
+            ]
+            if path.exists()
+        }
+        problems = summary.certificate_problems(certificates, datetime.now(UTC))
+        members = summary.members(central, encaps)
+        if event.params["format"] == "json":
+            text = json.dumps(summary.as_dict(members, schemas, problems), indent=2)
+        else:
+            text = summary.render(members, schemas, problems)
+        event.set_results({"status": text})
+
+    def _on_cluster_status(self, event: ops.ActionEvent) -> None:
+        """Raft status of both databases, each server mapped to its unit and probed."""
+        peers = self.model.get_relation(PEER)
+        if peers is None:
+            event.fail("the cluster peer relation does not exist yet")
+            return
+        results = {}
+        for db in DATABASES:
+            status = ovsdb_cluster.cluster_status(db)
+            if status is None:
+                event.fail(f"{db.unit} on this unit does not answer")
+                return
+            units = ovsdb_cluster.unit_map(list(status.servers), self._announced_server_ids(peers, db))
+            results[f"ovn{db.short}"] = {
+                "cluster-id": status.cluster_id,
+                "server-id": status.server_id,
+                "status": status.status,
+                "role": status.role,
+                "leader": status.leader,
+                "election-timer": str(status.election_timer_ms),
+                "servers": {
+                    sid: {
+                        "unit": units[sid],
+                        "address": address,
+                        "reachable": "self"
+                        if status.server_id.startswith(sid)
+                        else str(ovsdb_cluster.is_reachable(address)).lower(),
+                    }
+                    for sid, address in status.servers.items()
+                },
+            }
+        event.set_results(results)
+
+    def _on_cluster_kick(self, event: ops.ActionEvent) -> None:
+        """Remove servers that died without leaving; every id is checked before any is kicked."""
+        if not event.params["i-really-mean-it"]:
+            event.fail("cluster-kick removes servers from the raft clusters for good: confirm with i-really-mean-it=true")
+            return
+        given = {db: str(event.params.get(f"{db.short}-server-id") or "") for db in DATABASES}
+        if not any(given.values()):
+            event.fail("give nb-server-id, sb-server-id or both (see the cluster-status action)")
+            return
+        targets: dict[Database, str] = {}
+        for db, server_id in given.items():
+            if not server_id:
+                continue
+            status = ovsdb_cluster.cluster_status(db)
+            if status is None:
+                event.fail(f"{db.unit} on this unit does not answer")
+                return
+            try:
+                targets[db] = ovsdb_cluster.match_server(server_id, list(status.servers), status.server_id)
+            except ValueError as e:
+                event.fail(f"{db.short}-server-id: {e}")
+                return
+        results = {}
+        for db, sid in targets.items():
+            status = ovsdb_cluster.cluster_status(db)
+            if status is None or ovsdb_cluster.wait_for_leader(db, status.election_timer_ms) is None:
+                event.set_results(results)
+                event.fail(f"{db.name} has no leader: kicking needs a majority of its servers alive")
+                return
+            try:
+                ovsdb_cluster.kick(db, sid)
+            except subprocess.CalledProcessError as e:
+                event.set_results(results)
+                event.fail(f"{db.name}: cluster/kick {sid} failed: {e.stderr.strip()}")
+                return
+            securitylog.log_event(securitylog.AUTHZ, "cluster_kick", database=db.name, server=sid, unit=self.unit.name)
+            gone = ovsdb_cluster.wait_until_gone(db, lambda status, sid=sid: sid not in status.servers)
+            results[f"ovn{db.short}"] = f"kicked {sid}" if gone else f"{sid} is still listed"
+        event.set_results(results)
+        if any(" still " in outcome for outcome in results.values()):
+            event.fail(
+                f"the cluster did not remove every server within {ovsdb_cluster.MEMBERSHIP_CHANGE_TIMEOUT_S} s: "
+                "does it still have a majority?"
+            )
 
     # --- status ----------------------------------------------------------------------------
 
@@ -503,12 +782,17 @@ class OVNCentralCharm(ops.CharmBase):
         event.add_status(config.unit_status(self._config, self._workload_status))
 
     def _workload_status(self) -> ops.StatusBase:
+        if self._retired:
+            backup = self.files.retired_marker.read_text().strip()
+            return ops.MaintenanceStatus(f"left the clusters, being removed; backup in {backup}")
         if not services.is_installed("ovn-central"):
             return ops.MaintenanceStatus("installing ovn-central")
         peers = self.model.get_relation(PEER)
         if peers is None:
             return ops.WaitingStatus("waiting for the cluster peer relation")
         if not peers.data[self.app].get("ca-certificate"):
+            if (provider := self._ca_provider) is not None:
+                return ops.WaitingStatus(f"waiting for the CA certificate from {provider} (ca relation)")
             return ops.WaitingStatus("waiting for the leader to create the CA")
         if not self.files.certificate(pki.NB_SERVICE).exists():
             return ops.WaitingStatus("waiting for certificates from the leader")

@@ -204,7 +204,12 @@ class OVNChassisCharm(ops.CharmBase):
             pki.write_certificate(
                 self.files.certificate(service), self.files.private_key(service), str(provider_certificate.certificate)
             )
-            pki.write_file(self.files.ca_cert, str(provider_certificate.ca), mode=0o644)
+            bundle = pki.trust_bundle(
+                str(provider_certificate.certificate),
+                str(provider_certificate.ca),
+                [str(certificate) for certificate in provider_certificate.chain],
+            )
+            pki.write_file(self.files.ca_cert, bundle, mode=0o644)
         return True
 
     def _on_remove(self, _: ops.RemoveEvent) -> None:

@@ -10,7 +10,11 @@ STATE_DIR by the lib's own pki functions.
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -61,6 +65,11 @@ class FakeDatabase:
     answering: bool = True
     created_with: str | None = None  # the address create_cluster was given
     joined: list[tuple[str, list[str]]] = field(default_factory=list)  # (own address, members)
+    # what cluster/status lists under Servers: short id -> raft remote (see `with_members`)
+    servers: dict[str, str] = field(default_factory=dict)
+    # servers whose removal the raft leader commits while a unit waits for it (a departed
+    # unit's leave, a kick): gone from `servers` once someone waits
+    removing: set[str] = field(default_factory=set)
 
 
 class FakeMachine:
@@ -78,6 +87,13 @@ class FakeMachine:
         self.northd_answering = True
         self.timer_changes: list[tuple[str, int]] = []
         self.wrappers: list[tuple[str, str, Path]] = []
+        self.schema_versions = {"nb": "7.11.0", "sb": "21.2.0"}  # what the packages carry
+        self.kick_error = ""  # ovn-appctl's complaint when cluster/kick fails
+        self.active_schema_versions = dict(self.schema_versions)  # what the running databases have
+        self.leave_confirmed = True  # the cluster commits this server's leave within the deadline
+        self.has_majority = True  # the cluster can commit a kick
+        self.unreachable: set[str] = set()  # raft remotes that refuse connections (dead machines)
+        self.encaps: dict[str, str] = {}  # the Southbound's chassis -> encapsulation address
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         for name in (
@@ -91,6 +107,7 @@ class FakeMachine:
             "start",
             "restart",
             "write_drop_in",
+            "remove_drop_in",
         ):
             monkeypatch.setattr(services, name, getattr(self, name))
         for name in (
@@ -102,9 +119,19 @@ class FakeMachine:
             "cluster_status",
             "change_election_timer",
             "northd_state",
+            "expected_schema_version",
+            "leave",
+            "kick",
+            "wait_until_gone",
+            "is_reachable",
+            "active_schema_version",
+            "chassis_encaps",
+            "back_up",
+            "remove_database_files",
         ):
             monkeypatch.setattr(ovsdb_cluster, name, getattr(self, name))
         monkeypatch.setattr(clients, "install_wrappers", self.install_wrappers)
+        monkeypatch.setattr(clients, "remove_wrappers", self.remove_wrappers)
 
     # --- preset states ---
 
@@ -120,6 +147,18 @@ class FakeMachine:
             "ovn-northd.service",
             "ovn-central.service",
         }
+        return self
+
+    def with_members(self, addresses: dict[int, str], own: int = 0) -> FakeMachine:
+        """Both clusters formed by the units `addresses` names (unit number -> address), this
+        unit (number `own`) among them, each with the server ids of `server_id`."""
+        for db in ovsdb_cluster.DATABASES:
+            fake = self.dbs[db.short]
+            fake.server_id = server_id(db.short, own)
+            fake.servers = {
+                short_id(server_id(db.short, unit)): ovsdb_cluster.remote(address, db.raft_port)
+                for unit, address in addresses.items()
+            }
         return self
 
     def actions(self, action: str) -> list[str]:
@@ -174,6 +213,10 @@ class FakeMachine:
             self.log.append(("drop-in", _unit(unit)))
         return changed
 
+    def remove_drop_in(self, unit: str) -> None:
+        self.drop_ins.pop(_unit(unit), None)
+        self.log.append(("remove-drop-in", _unit(unit)))
+
     # --- ovsdb_cluster ---
 
     def is_initialised(self, db: Database) -> bool:
@@ -204,18 +247,23 @@ class FakeMachine:
         fake = self.dbs[db.short]
         return fake.cluster_id if fake.initialised else None
 
+    def _answering(self, db: Database) -> bool:
+        fake = self.dbs[db.short]
+        return fake.initialised and fake.answering and self.is_active(db.unit)
+
     def cluster_status(self, db: Database) -> ClusterStatus | None:
         fake = self.dbs[db.short]
-        if not (fake.initialised and fake.answering and self.is_active(db.unit)):
+        if not self._answering(db):
             return None
         return ClusterStatus(
             cluster_id=fake.cluster_id or "",
-            server_id=fake.server_id or "",
+            server_id=short_id(fake.server_id or ""),
             address=f"ssl:{ADDRESS}:{db.raft_port}",
             status=fake.status,
             role=fake.role,
             leader="self" if fake.role == "leader" else "other",
             election_timer_ms=fake.election_timer_ms,
+            servers=dict(fake.servers),
         )
 
     def change_election_timer(self, db: Database, timer_ms: int) -> None:
@@ -224,6 +272,67 @@ class FakeMachine:
         assert timer_ms <= 2 * fake.election_timer_ms, "raft refuses more than doubling"
         self.timer_changes.append((db.short, timer_ms))
         fake.election_timer_ms = timer_ms
+
+    def expected_schema_version(self, db: Database) -> str | None:
+        return self.schema_versions[db.short]
+
+    def active_schema_version(self, db: Database) -> str | None:
+        return self.active_schema_versions[db.short] if self._answering(db) else None
+
+    def leave(self, db: Database, timeout: float = ovsdb_cluster.MEMBERSHIP_CHANGE_TIMEOUT_S) -> bool:
+        fake = self.dbs[db.short]
+        assert self._answering(db), "cluster/leave on a server that does not run"
+        self.log.append(("leave", db.short))
+        if not self.leave_confirmed:
+            return False
+        fake.servers.pop(short_id(fake.server_id or ""), None)
+        fake.status = "left cluster"
+        return True
+
+    def kick(self, db: Database, sid: str) -> None:
+        fake = self.dbs[db.short]
+        assert self._answering(db), "cluster/kick through a server that does not run"
+        self.log.append(("kick", f"{db.short} {sid}"))
+        if self.kick_error:
+            raise subprocess.CalledProcessError(2, ["ovn-appctl", "cluster/kick"], stderr=self.kick_error)
+        if self.has_majority:
+            fake.removing.add(sid)
+
+    def wait_until_gone(self, db: Database, is_gone: Callable[[ClusterStatus], bool]) -> ClusterStatus | None:
+        """The removals the leader commits meanwhile happen, then `is_gone` decides, as the
+        real poll would once the deadline passed."""
+        fake = self.dbs[db.short]
+        self.log.append(("wait", db.short))
+        for sid in fake.removing:
+            fake.servers.pop(sid, None)
+        fake.removing.clear()
+        status = self.cluster_status(db)
+        return status if status is not None and is_gone(status) else None
+
+    def is_reachable(self, remote: str, timeout: float = 2.0) -> bool:
+        return remote not in self.unreachable
+
+    def chassis_encaps(self) -> dict[str, str] | None:
+        return dict(self.encaps) if self._answering(ovsdb_cluster.SB) else None
+
+    def back_up(self, files: paths.CharmFiles, now: datetime) -> Path:
+        """Really copies the unit's pki directory (it is on disk, under the tmp STATE_DIR); each
+        database file becomes a file holding the server id it was for."""
+        target = files.backups / ovsdb_cluster.backup_name(now)
+        target.mkdir(parents=True, exist_ok=True)
+        for short, fake in self.dbs.items():
+            if fake.initialised:
+                (target / f"ovn{short}_db.db").write_text(f"{fake.server_id}\n")
+        if files.pki.exists():
+            shutil.copytree(files.pki, target / "pki", dirs_exist_ok=True)
+        self.log.append(("back-up", str(target)))
+        return target
+
+    def remove_database_files(self) -> None:
+        for short, fake in self.dbs.items():
+            if fake.initialised:
+                fake.initialised, fake.server_id, fake.cluster_id = False, None, None
+                self.log.append(("remove-database", short))
 
     def northd_state(self) -> str | None:
         if self.northd_answering and self.is_active("ovn-northd"):
@@ -235,6 +344,9 @@ class FakeMachine:
     def install_wrappers(self, nb_remotes: str, sb_remotes: str, files: paths.CharmFiles) -> bool:
         self.wrappers.append((nb_remotes, sb_remotes, files.root))
         return True
+
+    def remove_wrappers(self, files: paths.CharmFiles) -> None:
+        self.log.append(("remove-wrappers", str(files.root)))
 
 
 class FakeClock:
@@ -254,6 +366,25 @@ class FakeClock:
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(tenacity, "time", self)
         monkeypatch.setattr(tenacity.nap, "time", self)
+
+
+# --- raft server ids --------------------------------------------------------------------------------
+
+
+def server_id(short: str, unit: int) -> str:
+    """Unit `unit`'s raft server id in the nb or sb cluster, a UUID as `ovsdb-tool db-sid` prints
+    it: a000... for unit 0's NB server, b002... for unit 2's SB server."""
+    return f"{'a' if short == 'nb' else 'b'}{unit:03x}7e21-5d3a-4b8c-9f10-2e3d4c5b6a79"
+
+
+def short_id(sid: str) -> str:
+    """The id as cluster/status prints it: the first four hex digits."""
+    return sid[:4]
+
+
+def announced_ids(unit: int) -> dict[str, str]:
+    """A member's announcement of its two server ids, as its peer databag carries it."""
+    return {"nb-server-id": server_id("nb", unit), "sb-server-id": server_id("sb", unit)}
 
 
 # --- certificates and state builders --------------------------------------------------------------
@@ -291,6 +422,26 @@ def peer_data(hostname: str, address: str, *, csrs: bool = True, member: bool = 
     return data
 
 
+def member_peer_data(unit: int) -> dict[str, str]:
+    """Peer unit `unit`'s databag once it is a member of both clusters, its server ids as
+    `server_id` makes them (so that they match what `FakeMachine.with_members` lists)."""
+    return {**peer_data(f"central-{unit}", PEER_ADDRESSES[unit], csrs=False), **announced_ids(unit)}
+
+
+def one_dead_member(machine: FakeMachine) -> testing.State:
+    """Units 0 to 2 formed both clusters, then unit 2's machine died: its servers are still
+    listed, do not answer, and no unit announces them (it is no longer related)."""
+    machine.running_member().with_members({0: ADDRESS, 1: PEER_ADDRESSES[1], 2: PEER_ADDRESSES[2]})
+    dead = PEER_ADDRESSES[2]
+    machine.unreachable |= {ovsdb_cluster.remote(dead, db.raft_port) for db in ovsdb_cluster.DATABASES}
+    peer = testing.PeerRelation(
+        "cluster",
+        local_unit_data={"address": ADDRESS, "hostname": HOSTNAME, **announced_ids(0)},
+        peers_data={1: member_peer_data(1)},
+    )
+    return testing.State(relations={peer}, networks=networks())
+
+
 def sign_csrs(csrs_json: str, ca: Certificate, ca_key: str) -> dict[str, str]:
     """Sign a unit's published `csrs` as the leader would."""
     return {
@@ -310,11 +461,13 @@ def issue_local_certificates(ca: Certificate, ca_key: str, address: str = ADDRES
     return issued
 
 
-def member_app_data(ca: Certificate, ca_key: str, *, cluster_ids: bool = True) -> dict[str, str]:
-    """Peer app data of a formed cluster in which this unit holds valid certificates."""
+def member_app_data(
+    ca: Certificate, ca_key: str, *, cluster_ids: bool = True, unit: str = UNIT
+) -> dict[str, str]:
+    """Peer app data of a formed cluster in which this unit (`unit`) holds valid certificates."""
     data = {
         "ca-certificate": str(ca),
-        "certificates": json.dumps({UNIT: issue_local_certificates(ca, ca_key)}, sort_keys=True),
+        "certificates": json.dumps({unit: issue_local_certificates(ca, ca_key)}, sort_keys=True),
     }
     if cluster_ids:
         data.update({"nb-cluster-id": "nb-cluster", "sb-cluster-id": "sb-cluster"})

@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import stat
+from datetime import timedelta
 
 import pytest
 from charmlibs.interfaces.tls_certificates import (
     Certificate,
+    CertificateRequestAttributes,
     CertificateSigningRequest,
     KeyAlgorithm,
     PrivateKey,
@@ -99,3 +101,38 @@ class TestCharmCertificates:
 
         assert not self.files.pki.exists()
         assert self.machine.ovs.writes == []
+
+    def test_given_chain_via_intermediate_when_relation_changed_then_ca_file_is_intermediate_and_root(
+        self,
+    ):
+        # ovn-central whose CA is an intermediate from an external CA (its `ca` relation): it
+        # signs with the intermediate and sends chain [leaf, intermediate, root].
+        root, root_key = pki.generate_ca()
+        intermediate_key = pki.generate_private_key()
+        intermediate = Certificate.generate(
+            csr=CertificateRequestAttributes(common_name="ovn-central OVN CA", is_ca=True).generate_csr(
+                intermediate_key
+            ),
+            ca=root,
+            ca_private_key=PrivateKey.from_string(root_key),
+            validity=timedelta(days=365),
+            is_ca=True,
+        )
+        state = with_assigned_certificates(self.ctx, self.state, intermediate, str(intermediate_key))
+        answered = relation(state, "certificates")
+        certificates = json.loads(answered.remote_app_data["certificates"])
+        for entry in certificates:
+            assert entry["ca"] == str(intermediate)
+            entry["chain"] = [entry["certificate"], str(intermediate), str(root)]
+        answered = dataclasses.replace(answered, remote_app_data={"certificates": json.dumps(certificates)})
+        state = dataclasses.replace(state, relations={answered, relation(state, "ovsdb")})
+
+        self.ctx.run(self.ctx.on.relation_changed(answered, remote_unit=0), state)
+
+        bundle = [pki.fingerprint(pem) for pem in pki.split_certificates(self.files.ca_cert.read_text())]
+        assert bundle == [pki.fingerprint(str(intermediate)), pki.fingerprint(str(root))]
+        for entry in certificates:
+            assert pki.fingerprint(entry["certificate"]) not in bundle
+        for service in pki.CHASSIS_SERVICES:
+            certificate = Certificate.from_string(self.files.certificate(service).read_text())
+            assert pki.is_signed_by(certificate, intermediate)

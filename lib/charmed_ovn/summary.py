@@ -1,0 +1,101 @@
+"""MicroOVN's `status` summary: the members and their services, the databases' schema versions,
+and the certificates that are not valid now."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from cryptography import x509
+
+CENTRAL = "central"
+CHASSIS = "chassis"
+SWITCH = "switch"
+
+
+@dataclass(frozen=True)
+class Member:
+    """One machine of the deployment and the OVN services it runs."""
+
+    name: str
+    address: str
+    services: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SchemaReport:
+    """A database's active schema version and the version each central member's packages carry."""
+
+    database: str  # OVN Northbound | OVN Southbound
+    active: str | None
+    expected: Mapping[str, str | None]  # member -> version (None: the member did not say)
+
+    @property
+    def ok(self) -> bool:
+        versions = set(self.expected.values())
+        return self.active is not None and versions == {self.active}
+
+
+def members(central: Mapping[str, str], chassis: Mapping[str, str]) -> list[Member]:
+    """Members by name (hostname) from the central units and the Southbound chassis: a machine
+    running both appears once. Every chassis runs Open vSwitch, MicroOVN's `switch`."""
+    names = sorted({*central, *chassis})
+    result = []
+    for name in names:
+        services = ([CENTRAL] if name in central else []) + ([CHASSIS, SWITCH] if name in chassis else [])
+        result.append(Member(name, central.get(name) or chassis[name], tuple(services)))
+    return result
+
+
+def certificate_problems(certificates: Mapping[str, str], now: datetime) -> list[str]:
+    """One line per certificate (name -> PEM) that has expired or is not valid yet."""
+    problems = []
+    for name, pem in sorted(certificates.items()):
+        cert = x509.load_pem_x509_certificate(pem.encode())
+        if now > cert.not_valid_after_utc:
+            problems.append(f"{name} certificate has expired")
+        elif now < cert.not_valid_before_utc:
+            problems.append(f"{name} certificate is not valid yet")
+    return problems
+
+
+def render(members_: list[Member], schemas: list[SchemaReport], problems: list[str]) -> str:
+    """The summary as MicroOVN prints it."""
+    lines = ["OVN deployment summary:"]
+    for member in members_:
+        lines += [f"- {member.name} ({member.address})", f"  Services: {', '.join(member.services)}"]
+    lines.append("OVN Database summary:")
+    for report in schemas:
+        if report.ok:
+            lines.append(f"{report.database}: OK ({report.active})")
+            continue
+        lines += [
+            f"{report.database}: Upgrade or attention required!",
+            f"Currently active schema: {report.active or 'unknown (the database does not answer)'}",
+            "Cluster report (expected schema versions):",
+            *(
+                f"\t{name}: {version or 'Error. Failed to contact member'}"
+                for name, version in sorted(report.expected.items())
+            ),
+        ]
+    lines += problems
+    return "\n".join(lines)
+
+
+def as_dict(members_: list[Member], schemas: list[SchemaReport], problems: list[str]) -> dict:
+    """The same summary for `format=json`."""
+    return {
+        "members": [
+            {"name": m.name, "address": m.address, "services": list(m.services)} for m in members_
+        ],
+        "databases": {
+            report.database: {
+                "ok": report.ok,
+                "active": report.active,
+                "expected": dict(sorted(report.expected.items())),
+            }
+            for report in schemas
+        },
+        "certificate_problems": problems,
+    }

@@ -1,0 +1,236 @@
+"""Cluster operations in the lab (issue 4's acceptance 1-4): scale up from one machine, move the
+central units to other machines one at a time, replace a central unit whose machine died, and
+register the chassis of another model's datapath-only bundle with this model's central.
+
+The tests run in order on one model and each starts from where the previous one left off.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from charmed_ovn import ovsdb_cluster
+from charmed_ovn.ovsdb_cluster import DATABASES, NB, Database
+from tests.functional import conftest
+from tests.functional.conftest import REPO, Lab, lab_leftovers
+from tests.lab import machines
+from tests.lab.model import open_model
+
+pytestmark = pytest.mark.lab
+MODEL = "scale"
+WAIT_TIMEOUT_S = 900
+BACKUPS = "/var/lib/charmed-ovn/ovn-central/backups"
+DATAPATH_ONLY = REPO / "bundles" / "datapath-only.yaml"
+DATAPATH_MODEL = "scale-dp"
+
+
+def make_bundle(shipped: Path, directory: Path) -> Path:
+    """The shipped bundle on one machine: one central and one chassis unit."""
+    bundle = yaml.safe_load(shipped.read_text())
+    bundle["machines"] = {"0": {}}
+    for app in bundle["applications"].values():
+        app.update(num_units=1, to=["0"])
+    path = directory / "one-machine.yaml"
+    path.write_text(yaml.safe_dump(bundle))
+    return path
+
+
+def model_state(lab: Lab) -> dict:
+    with open_model(lab.model) as model:
+        return json.loads(json.dumps(model.data))
+
+
+def units_of(state: dict, app: str) -> list[str]:
+    return sorted(state["applications"][app]["units"], key=lambda unit: int(unit.split("/")[1]))
+
+
+def machine_address(state: dict, machine_id: str) -> str:
+    return machines.load_machine(state["machines"][machine_id]["host"]).addresses["lab0"]
+
+
+def unit_address(state: dict, unit: str) -> str:
+    return machine_address(state, state["units"][unit]["machine"])
+
+
+def raft_status(lab: Lab, unit: str, db: Database) -> ovsdb_cluster.ClusterStatus:
+    output = lab.exec(unit, "ovn-appctl", "-t", str(db.control_socket), "cluster/status", db.name).stdout
+    return ovsdb_cluster.parse_cluster_status(output)
+
+
+def assert_raft_members(lab: Lab, state: dict) -> None:
+    """Every central unit's servers, and only those, form both clusters, which have a leader."""
+    centrals = units_of(state, "ovn-central")
+    for db in DATABASES:
+        expected = {f"ssl:{unit_address(state, unit)}:{db.raft_port}" for unit in centrals}
+        for unit in centrals:
+            status = raft_status(lab, unit, db)
+            assert status.status == "cluster member", (unit, db.name, status)
+            assert set(status.servers.values()) == expected, (unit, db.name, status.servers)
+            assert status.leader, (unit, db.name, "no leader")
+
+
+def assert_chassis_use_every_central(lab: Lab, state: dict) -> None:
+    expected = ovsdb_cluster.connection_string(
+        [unit_address(state, unit) for unit in units_of(state, "ovn-central")], ovsdb_cluster.SB.client_port
+    )
+    for unit in units_of(state, "ovn-chassis"):
+        remote = lab.exec(unit, "ovs-vsctl", "get", "Open_vSwitch", ".", "external_ids:ovn-remote").stdout
+        assert remote.strip().strip('"') == expected, unit
+
+
+def controller_pid(lab: Lab, unit: str) -> str:
+    return lab.exec(unit, "pidof", "ovn-controller").stdout.strip()
+
+
+def assert_vms_ping(lab: Lab) -> None:
+    conftest.assert_vms_ping(lab, "scale-vm1", "172.16.9.2")
+
+
+def databases_content(lab: Lab, unit: str) -> tuple[str, str]:
+    """What the NB holds, and the SB's chassis and port bindings, as OVN's tools show them."""
+    nb = lab.exec(unit, "ovn-nbctl", "show").stdout
+    sb = lab.exec(unit, "ovn-sbctl", "show").stdout
+    return nb, sb
+
+
+def settle(lab: Lab) -> None:
+    lab.run("wait", "--timeout", str(WAIT_TIMEOUT_S), timeout=WAIT_TIMEOUT_S + 60)
+
+
+def test_scaling_up_from_one_machine_joins_raft_and_keeps_ovn_controller_running(lab: Lab):
+    before_pid = controller_pid(lab, "ovn-chassis/0")
+
+    lab.run("add-unit", "ovn-central", "-n", "2")  # machines 1 and 2
+    lab.run("add-unit", "ovn-chassis", "--to", "1")
+    lab.run("add-unit", "ovn-chassis")  # machine 3
+    settle(lab)
+
+    state = model_state(lab)
+    assert len(state["machines"]) == 4
+    assert len(units_of(state, "ovn-central")) == 3
+    assert_raft_members(lab, state)
+    assert_chassis_use_every_central(lab, state)
+    assert controller_pid(lab, "ovn-chassis/0") == before_pid
+    lab.run("vm-add", "scale-vm1", "--chassis", "ovn-chassis/0", "--switch", "scale-ls", "--ip", "172.16.9.1/24")
+    lab.run("vm-add", "scale-vm2", "--chassis", "ovn-chassis/2", "--switch", "scale-ls", "--ip", "172.16.9.2/24")
+    assert_vms_ping(lab)
+
+
+def test_status_action_lists_every_member_and_its_services(lab: Lab):
+    state = model_state(lab)
+    summary = json.loads(
+        yaml.safe_load(lab.run("run", "ovn-central/1", "status", "format=json").stdout)["results"]["status"]
+    )
+
+    services = {member["name"]: member["services"] for member in summary["members"]}
+    hosts = {machine: spec["host"] for machine, spec in state["machines"].items()}
+    assert services == {
+        hosts["0"]: ["central", "chassis", "switch"],
+        hosts["1"]: ["central", "chassis", "switch"],
+        hosts["2"]: ["central"],
+        hosts["3"]: ["chassis", "switch"],
+    }
+    assert all(report["ok"] for report in summary["databases"].values()), summary["databases"]
+    text = yaml.safe_load(lab.run("run", "ovn-central/1", "status").stdout)["results"]["status"]
+    assert "OVN Northbound: OK (" in text and "OVN Southbound: OK (" in text
+
+
+def test_moving_central_to_other_machines_keeps_the_databases_and_quorum(lab: Lab):
+    lab.exec("ovn-central/0", "ovn-nbctl", "--wait=sb", "lr-add", "scale-router")
+    before = databases_content(lab, "ovn-central/0")
+    old_units = units_of(model_state(lab), "ovn-central")
+
+    for old_unit, new_machine in zip(old_units, ["3", "4", "5"], strict=True):
+        lab.run("add-unit", "ovn-central", "--to", new_machine)
+        settle(lab)
+        state = model_state(lab)
+        assert_raft_members(lab, state)
+        new_unit = units_of(state, "ovn-central")[-1]
+        assert databases_content(lab, new_unit) == before, f"after adding {new_unit}"
+
+        lab.run("remove-unit", old_unit)
+        settle(lab)
+        state = model_state(lab)
+        assert_raft_members(lab, state)
+        assert databases_content(lab, new_unit) == before, f"after removing {old_unit}"
+
+    state = model_state(lab)
+    assert {state["units"][unit]["machine"] for unit in units_of(state, "ovn-central")} == {"3", "4", "5"}
+    assert_chassis_use_every_central(lab, state)
+    assert_vms_ping(lab)
+    # The removed units' machines keep a backup: databases, certificates and logs.
+    for unit in ("ovn-chassis/0", "ovn-chassis/1"):  # machines 0 and 1
+        listing = lab.exec(unit, "sh", "-c", f"cd {BACKUPS} && ls -d */ovnnb_db.db */ovnsb_db.db */pki */logs").stdout
+        assert len(listing.split()) == 4, listing
+        assert lab.exec(unit, "systemctl", "is-active", "ovn-ovsdb-server-nb", check=False).stdout.strip() != "active"
+
+
+def test_a_dead_central_machine_is_kicked_and_replaced(lab: Lab):
+    state = model_state(lab)
+    dead_unit = next(u for u in units_of(state, "ovn-central") if state["units"][u]["machine"] == "5")
+    survivor = next(u for u in units_of(state, "ovn-central") if state["units"][u]["machine"] == "3")
+    dead_address = machine_address(state, "5")
+
+    lab.run("kill-machine", "5")
+    report = yaml.safe_load(lab.run("run", survivor, "cluster-status").stdout)["results"]
+    kicked = {}
+    for db in DATABASES:
+        servers = report[f"ovn{db.short}"]["servers"]
+        dead = {sid: server for sid, server in servers.items() if server["address"].startswith(f"ssl:{dead_address}:")}
+        assert len(dead) == 1, servers
+        (sid, server), = dead.items()
+        assert (server["unit"], server["reachable"]) == (dead_unit, "false")
+        kicked[db] = sid
+
+    result = lab.run(
+        "run", survivor, "cluster-kick",
+        f"nb-server-id={kicked[NB]}", f"sb-server-id={kicked[ovsdb_cluster.SB]}", "i-really-mean-it=true",
+    )
+    assert yaml.safe_load(result.stdout)["results"] == {
+        f"ovn{db.short}": f"kicked {sid}" for db, sid in kicked.items()
+    }
+    for db in DATABASES:
+        assert len(raft_status(lab, survivor, db).servers) == 2
+
+    lab.run("remove-unit", "--force", dead_unit)
+    lab.run("add-unit", "ovn-central")
+    settle(lab)
+    state = model_state(lab)
+    assert len(units_of(state, "ovn-central")) == 3
+    assert_raft_members(lab, state)
+    assert_chassis_use_every_central(lab, state)
+    assert_vms_ping(lab)
+
+
+def test_datapath_only_bundle_registers_its_chassis_with_this_central(lab: Lab, tmp_path: Path):
+    state = model_state(lab)
+    central_ips = sorted(unit_address(state, unit) for unit in units_of(state, "ovn-central"))
+    lab.run("offer", "ovn-central:certificates")
+    bundle = yaml.safe_load(DATAPATH_ONLY.read_text())
+    bundle["saas"]["ovn-central"]["url"] = f"admin/{MODEL}.ovn-central"
+    bundle["applications"]["ovn-chassis"]["options"]["central-ips"] = ",".join(central_ips)
+    (tmp_path / "datapath-only.yaml").write_text(yaml.safe_dump(bundle))
+    datapath = Lab(DATAPATH_MODEL)
+    datapath.run("destroy", check=False)
+    try:
+        datapath.run("deploy", str(tmp_path / "datapath-only.yaml"))
+        datapath.run("wait", "--with", MODEL, "--timeout", str(WAIT_TIMEOUT_S), timeout=WAIT_TIMEOUT_S + 60)
+
+        shown = lab.exec(units_of(state, "ovn-central")[0], "ovn-sbctl", "show").stdout
+        dp_state = model_state(datapath)
+        expected_remote = ovsdb_cluster.connection_string(central_ips, ovsdb_cluster.SB.client_port)
+        for unit in units_of(dp_state, "ovn-chassis"):
+            host = dp_state["machines"][dp_state["units"][unit]["machine"]]["host"]
+            assert f"Chassis {host}" in shown or f'Chassis "{host}"' in shown, shown
+            assert f'ip: "{unit_address(dp_state, unit)}"' in shown
+            remote = datapath.exec(unit, "ovs-vsctl", "get", "Open_vSwitch", ".", "external_ids:ovn-remote").stdout
+            assert remote.strip().strip('"') == expected_remote
+        datapath.run("vm-add", "dp-vm3", "--chassis", "ovn-chassis/0", "--switch", "scale-ls", "--ip", "172.16.9.3/24")
+        conftest.assert_vms_ping(datapath, "dp-vm3", "172.16.9.1")
+    finally:
+        datapath.run("destroy", timeout=300)
+        assert lab_leftovers(DATAPATH_MODEL) == []
