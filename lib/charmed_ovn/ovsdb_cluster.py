@@ -368,9 +368,31 @@ def wait_for_leader(db: Database, election_timer_ms: int) -> ClusterStatus | Non
     return wait_for_status(db, has_leader, timeout=3 * election_timer_ms / 1000 + 5)
 
 
-def kick(db: Database, server_id: str) -> None:
-    """Ask the cluster to remove a server that cannot leave by itself (its machine is gone)."""
-    _run(["ovn-appctl", "-t", str(db.control_socket), "cluster/kick", db.name, server_id])
+def kick(db: Database, server_id: str, timeout: float = MEMBERSHIP_CHANGE_TIMEOUT_S) -> None:
+    """Ask the cluster to remove a server that cannot leave by itself (its machine is gone).
+
+    A follower forwards the request to the leader it knows, which may be the dead server itself
+    until an election replaces it: the request is then lost, so it is repeated until the cluster
+    no longer lists the server or the deadline passes (the caller checks which). Raises
+    CalledProcessError when the first request is refused.
+    """
+    argv = ["ovn-appctl", "-t", str(db.control_socket), "cluster/kick", db.name, server_id]
+    _run(argv)
+
+    @retry(
+        retry=retry_if_result(lambda removed: not removed),
+        stop=stop_after_delay(timeout),
+        wait=wait_fixed(2),
+        retry_error_callback=lambda _: False,
+    )
+    def repeat_until_removed() -> bool:
+        status = cluster_status(db)
+        if status is not None and server_id not in status.servers:
+            return True
+        _query(argv)
+        return False
+
+    repeat_until_removed()
 
 
 def wait_until_gone(db: Database, is_gone: Callable[[ClusterStatus], bool]) -> ClusterStatus | None:

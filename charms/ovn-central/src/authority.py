@@ -76,6 +76,15 @@ def expiry_warning(certificate: Certificate, auto_renew: bool, now: datetime) ->
     return f"the CA set with set-ca expires in {left.days} days: set a new one"
 
 
+def rollover_warning(ca_fingerprint: str, installed: list[str]) -> str | None:
+    """While central units still run certificates from a previous CA (`installed`: each unit's
+    CA fingerprint, empty for a unit that has none yet), how many."""
+    behind = [fingerprint for fingerprint in installed if fingerprint and fingerprint != ca_fingerprint]
+    if not behind:
+        return None
+    return f"CA rollover: {len(behind)} of {len(installed)} central units still use the previous CA"
+
+
 class AuthorityStore:
     """Reads and replaces the CA (leader only for changes), and publishes its public part."""
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import ops
-from authority import Authority, AuthorityStore, expiry_warning, needs_renewal
+from authority import Authority, AuthorityStore, expiry_warning, needs_renewal, rollover_warning
 from charmlibs.interfaces.tls_certificates import (
     Certificate,
     CertificateRequestAttributes,
@@ -812,7 +812,10 @@ class OVNCentralCharm(ops.CharmBase):
         message = ", ".join([*roles, f"northd {northd}"])
         ca = Certificate.from_string(peers.data[self.app]["ca-certificate"])
         auto_renew = peers.data[self.app].get("ca-auto-renew", "true") == "true"
-        for warning in (ha_warning(len(peers.units) + 1), expiry_warning(ca, auto_renew, datetime.now(UTC))):
+        warnings = [ha_warning(len(peers.units) + 1), expiry_warning(ca, auto_renew, datetime.now(UTC))]
+        if self.unit.is_leader():  # where regenerate-ca and set-ca run: their progress
+            warnings.append(rollover_warning(pki.fingerprint(str(ca)), self._installed_ca_fingerprints(peers)))
+        for warning in warnings:
             if warning:
                 message += f"; {warning}"
         return ops.ActiveStatus(message)

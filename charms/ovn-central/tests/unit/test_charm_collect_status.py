@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from ops import testing
+
+from charmed_ovn import pki
 
 from .fake_machine import (
     PEER_ADDRESSES,
@@ -133,3 +137,34 @@ class TestCharmCollectStatus:
         out = self.ctx.run(self.ctx.on.update_status(), self.member_state(central_units, leader=False))
 
         assert out.unit_status == testing.ActiveStatus(f"NB follower, SB follower, northd active{warning}")
+
+    def test_given_a_peer_still_on_the_previous_ca_when_leader_updates_status_then_rollover_shown(self):
+        self.machine.running_member()
+        state = self.member_state()
+        [peer] = state.relations
+        ca_fingerprint = pki.fingerprint(str(self.ca))
+        peers_data = {
+            1: {**peer.peers_data[1], "installed-ca": "AA:BB"},  # still on the previous CA
+            2: {**peer.peers_data[2], "installed-ca": ca_fingerprint},
+        }
+        state = dataclasses.replace(state, relations={dataclasses.replace(peer, peers_data=peers_data)})
+
+        out = self.ctx.run(self.ctx.on.update_status(), state)
+
+        assert out.unit_status == testing.ActiveStatus(
+            "NB leader, SB leader, northd active; CA rollover: 1 of 3 central units still use the previous CA"
+        )
+
+    def test_given_every_peer_on_the_ca_or_new_when_leader_updates_status_then_no_rollover(self):
+        self.machine.running_member()
+        state = self.member_state()
+        [peer] = state.relations
+        peers_data = {
+            1: {**peer.peers_data[1], "installed-ca": pki.fingerprint(str(self.ca))},
+            2: {**peer.peers_data[2], "installed-ca": ""},  # a unit that has no certificates yet
+        }
+        state = dataclasses.replace(state, relations={dataclasses.replace(peer, peers_data=peers_data)})
+
+        out = self.ctx.run(self.ctx.on.update_status(), state)
+
+        assert out.unit_status == testing.ActiveStatus("NB leader, SB leader, northd active")
