@@ -282,22 +282,13 @@ def local_cluster_id(db: Database) -> str | None:
     """The raft cluster id recorded in the local database file; None until the join completes."""
     if not db.file.exists():
         return None
-    result = subprocess.run(
-        ["ovsdb-tool", "db-cid", str(db.file)], capture_output=True, text=True, check=False
-    )
-    return result.stdout.strip() or None
+    return (_query(["ovsdb-tool", "db-cid", str(db.file)]) or "").strip() or None
 
 
 def cluster_status(db: Database) -> ClusterStatus | None:
     """The running server's raft status; None when the server does not answer."""
-    result = subprocess.run(
-        ["ovn-appctl", "-t", str(db.control_socket), "cluster/status", db.name],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=10,
-    )
-    return parse_cluster_status(result.stdout) if result.returncode == 0 else None
+    output = _query(["ovn-appctl", "-t", str(db.control_socket), "cluster/status", db.name], timeout=10)
+    return None if output is None else parse_cluster_status(output)
 
 
 def wait_for_status(
@@ -326,12 +317,8 @@ def change_election_timer(db: Database, timer_ms: int) -> None:
 
 def northd_state() -> str | None:
     """`active`, `standby` or `paused`; None when ovn-northd does not answer."""
-    result = subprocess.run(
-        ["ovn-appctl", "-t", NORTHD_UNIT, "status"], capture_output=True, text=True, check=False, timeout=10
-    )
-    if result.returncode != 0:
-        return None
-    return result.stdout.strip().removeprefix("Status:").strip() or None
+    output = _query(["ovn-appctl", "-t", NORTHD_UNIT, "status"], timeout=10)
+    return (output or "").strip().removeprefix("Status:").strip() or None
 
 
 def configure_server(
@@ -368,13 +355,13 @@ def wait_for_leader(db: Database, election_timer_ms: int) -> ClusterStatus | Non
     return wait_for_status(db, has_leader, timeout=3 * election_timer_ms / 1000 + 5)
 
 
-def kick(db: Database, server_id: str, timeout: float = MEMBERSHIP_CHANGE_TIMEOUT_S) -> None:
+def kick(db: Database, server_id: str, timeout: float = MEMBERSHIP_CHANGE_TIMEOUT_S) -> bool:
     """Ask the cluster to remove a server that cannot leave by itself (its machine is gone).
 
     A follower forwards the request to the leader it knows, which may be the dead server itself
     until an election replaces it: the request is then lost, so it is repeated until the cluster
-    no longer lists the server or the deadline passes (the caller checks which). Raises
-    CalledProcessError when the first request is refused.
+    no longer lists the server (True) or the deadline passes (False). Raises CalledProcessError
+    when the first request is refused.
     """
     argv = ["ovn-appctl", "-t", str(db.control_socket), "cluster/kick", db.name, server_id]
     _run(argv)
@@ -392,7 +379,7 @@ def kick(db: Database, server_id: str, timeout: float = MEMBERSHIP_CHANGE_TIMEOU
         _query(argv)
         return False
 
-    repeat_until_removed()
+    return repeat_until_removed()
 
 
 def wait_until_gone(db: Database, is_gone: Callable[[ClusterStatus], bool]) -> ClusterStatus | None:

@@ -740,7 +740,7 @@ class OVNCentralCharm(ops.CharmBase):
         if not any(given.values()):
             event.fail("give nb-server-id, sb-server-id or both (see the cluster-status action)")
             return
-        targets: dict[Database, str] = {}
+        targets: dict[Database, tuple[str, ovsdb_cluster.ClusterStatus]] = {}
         for db, server_id in given.items():
             if not server_id:
                 continue
@@ -749,25 +749,23 @@ class OVNCentralCharm(ops.CharmBase):
                 event.fail(f"{db.unit} on this unit does not answer")
                 return
             try:
-                targets[db] = ovsdb_cluster.match_server(server_id, list(status.servers), status.server_id)
+                targets[db] = ovsdb_cluster.match_server(server_id, list(status.servers), status.server_id), status
             except ValueError as e:
                 event.fail(f"{db.short}-server-id: {e}")
                 return
         results = {}
-        for db, sid in targets.items():
-            status = ovsdb_cluster.cluster_status(db)
-            if status is None or ovsdb_cluster.wait_for_leader(db, status.election_timer_ms) is None:
+        for db, (sid, status) in targets.items():
+            if ovsdb_cluster.wait_for_leader(db, status.election_timer_ms) is None:
                 event.set_results(results)
                 event.fail(f"{db.name} has no leader: kicking needs a majority of its servers alive")
                 return
             try:
-                ovsdb_cluster.kick(db, sid)
+                gone = ovsdb_cluster.kick(db, sid)
             except subprocess.CalledProcessError as e:
                 event.set_results(results)
                 event.fail(f"{db.name}: cluster/kick {sid} failed: {e.stderr.strip()}")
                 return
             securitylog.log_event(securitylog.AUTHZ, "cluster_kick", database=db.name, server=sid, unit=self.unit.name)
-            gone = ovsdb_cluster.wait_until_gone(db, lambda status, sid=sid: sid not in status.servers)
             results[f"ovn{db.short}"] = f"kicked {sid}" if gone else f"{sid} is still listed"
         event.set_results(results)
         if any(" still " in outcome for outcome in results.values()):

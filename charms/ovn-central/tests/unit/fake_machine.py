@@ -289,14 +289,16 @@ class FakeMachine:
         fake.status = "left cluster"
         return True
 
-    def kick(self, db: Database, sid: str) -> None:
+    def kick(self, db: Database, sid: str) -> bool:
+        """The leader removes the server while the request is repeated, if it has a majority."""
         fake = self.dbs[db.short]
         assert self._answering(db), "cluster/kick through a server that does not run"
         self.log.append(("kick", f"{db.short} {sid}"))
         if self.kick_error:
             raise subprocess.CalledProcessError(2, ["ovn-appctl", "cluster/kick"], stderr=self.kick_error)
         if self.has_majority:
-            fake.removing.add(sid)
+            fake.servers.pop(sid, None)
+        return self.has_majority
 
     def wait_until_gone(self, db: Database, is_gone: Callable[[ClusterStatus], bool]) -> ClusterStatus | None:
         """The removals the leader commits meanwhile happen, then `is_gone` decides, as the
