@@ -188,7 +188,8 @@ def test_a_dead_central_machine_is_kicked_and_replaced(lab: Lab):
 
     result = lab.run(
         "run", survivor, "cluster-kick",
-        f"nb-server-id={kicked[NB]}", f"sb-server-id={kicked[ovsdb_cluster.SB]}", "i-really-mean-it=true",
+        # quoted, as with `juju run`: values are YAML, and an id such as 4302 would be a number
+        f'nb-server-id="{kicked[NB]}"', f'sb-server-id="{kicked[ovsdb_cluster.SB]}"', "i-really-mean-it=true",
     )
     assert yaml.safe_load(result.stdout)["results"] == {
         f"ovn{db.short}": f"kicked {sid}" for db, sid in kicked.items()
