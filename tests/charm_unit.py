@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from charmed_ovn import paths
+from charmed_ovn import paths, services
 
 
 def register_package(name: str, directory: Path, doc: str | None) -> None:
@@ -42,6 +42,27 @@ def collector(package: str) -> Callable[[Path, pytest.Collector], pytest.Module]
         return PackagedModule.from_parent(parent, path=module_path)
 
     return pytest_pycollect_makemodule
+
+
+def charm_test_suite(conftest_file: str, doc: str | None) -> Callable[[Path, pytest.Collector], pytest.Module]:
+    """Make the directory of a charm's `tests/unit/conftest.py` the package
+    `<charm>_unit_tests` (ovn-central: `ovn_central_unit_tests`); return the conftest's
+    `pytest_pycollect_makemodule` hook, which imports the test modules as part of it."""
+    here = Path(conftest_file).resolve().parent
+    package = f"{here.parents[1].name.replace('-', '_')}_unit_tests"
+    register_package(package, here, doc)
+    return collector(package)
+
+
+def fake_hostname(name: str) -> Callable[..., str]:
+    """A `hostname` fixture: the machine's hostname is `name`."""
+
+    @pytest.fixture
+    def hostname(monkeypatch: pytest.MonkeyPatch) -> str:
+        monkeypatch.setattr("socket.gethostname", lambda: name)
+        return name
+
+    return hostname
 
 
 def _no_commands(*args, **kwargs):
@@ -73,3 +94,101 @@ def load_charm_module(name: str, charm_py: Path) -> types.ModuleType:
         sys.modules[name] = module
         spec.loader.exec_module(module)
     return sys.modules[name]
+
+
+def systemd_name(unit: str) -> str:
+    """systemd's spelling: `stop_and_mask(["ovn-northd"])` and `is_masked("ovn-northd.service")` agree."""
+    return unit if "." in unit else f"{unit}.service"
+
+
+class FakeServices:
+    """`charmed_ovn.services` on an in-memory machine: apt sources, packages, systemd units and
+    the charm's drop-ins. Each change is appended to `log` as (action, subject), in order."""
+
+    def __init__(self) -> None:
+        self.installed: set[str] = set()
+        self.masked: set[str] = set()
+        self.active: set[str] = set()
+        self.disabled: set[str] = set()
+        self.drop_ins: dict[str, str] = {}
+        self.sources: list[str] = []
+        self.log: list[tuple[str, str]] = []
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Replace every machine adapter of `charmed_ovn.services` with this fake's."""
+        for name in (
+            "configure_source",
+            "install_packages",
+            "is_installed",
+            "stop_and_mask",
+            "unmask_and_start",
+            "is_masked",
+            "is_active",
+            "start",
+            "restart",
+            "stop_and_disable",
+            "write_drop_in",
+            "remove_drop_in",
+        ):
+            monkeypatch.setattr(services, name, getattr(self, name))
+
+    def actions(self, action: str) -> list[str]:
+        """The subjects of every `action` done so far, in order."""
+        return [subject for done, subject in self.log if done == action]
+
+    def configure_source(self, source: str) -> bool:
+        self.sources.append(source)
+        return False
+
+    def install_packages(self, packages: list[str]) -> None:
+        """As apt: only the missing packages are installed."""
+        for package in packages:
+            if package not in self.installed:
+                self.installed.add(package)
+                self.log.append(("install", package))
+
+    def is_installed(self, package: str) -> bool:
+        return package in self.installed
+
+    def stop_and_mask(self, units: list[str]) -> None:
+        for unit in map(systemd_name, units):
+            self.masked.add(unit)
+            self.active.discard(unit)
+            self.log.append(("stop-and-mask", unit))
+
+    def unmask_and_start(self, units: list[str]) -> None:
+        for unit in map(systemd_name, units):
+            self.masked.discard(unit)
+            self.active.add(unit)
+            self.log.append(("unmask-and-start", unit))
+
+    def is_masked(self, unit: str) -> bool:
+        return systemd_name(unit) in self.masked
+
+    def is_active(self, unit: str) -> bool:
+        return systemd_name(unit) in self.active
+
+    def start(self, unit: str) -> None:
+        if systemd_name(unit) not in self.active:
+            self.active.add(systemd_name(unit))
+            self.log.append(("start", systemd_name(unit)))
+
+    def restart(self, unit: str) -> None:
+        self.active.add(systemd_name(unit))
+        self.log.append(("restart", systemd_name(unit)))
+
+    def stop_and_disable(self, unit: str) -> None:
+        self.active.discard(systemd_name(unit))
+        self.disabled.add(systemd_name(unit))
+        self.log.append(("stop-and-disable", systemd_name(unit)))
+
+    def write_drop_in(self, unit: str, content: str) -> bool:
+        changed = self.drop_ins.get(systemd_name(unit)) != content
+        self.drop_ins[systemd_name(unit)] = content
+        if changed:
+            self.log.append(("drop-in", systemd_name(unit)))
+        return changed
+
+    def remove_drop_in(self, unit: str) -> None:
+        self.drop_ins.pop(systemd_name(unit), None)
+        self.log.append(("remove-drop-in", systemd_name(unit)))

@@ -7,9 +7,11 @@ files from the SSL table, and picks changes up live: the charm never restarts it
 from __future__ import annotations
 
 import ipaddress
+import logging
 import re
+import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,13 +20,18 @@ from ovsdbapp.backend.ovs_idl import connection
 from ovsdbapp.schema.open_vswitch import impl_idl
 from pyroute2 import IPRoute
 
-from charmed_ovn import paths, pki
+from charmed_ovn import ovsdb_client, paths, pki, waiting
+from charmed_ovn.files import write_file
+
+logger = logging.getLogger(__name__)
 
 PACKAGES = ["openvswitch-switch", "ovn-host"]
 OVS_UNIT = "openvswitch-switch"
 CONTROLLER_UNIT = "ovn-controller"
 OVS_DB = "unix:/var/run/openvswitch/db.sock"
 INTEGRATION_BRIDGE = "br-int"
+# How long a hook waits for ovn-controller to connect and register the chassis it configured.
+REGISTRATION_TIMEOUT_S = 60
 # external_ids keys the charm owns; removed again when the unit goes away.
 MANAGED_KEYS = (
     "system-id",
@@ -245,12 +252,16 @@ class OpenvSwitch:
         self._api.del_br(name, if_exists=True).execute(check_error=True)
 
 
+class _OpenvSwitchApi(impl_idl.OvsdbIdl):
+    ovsdb_connection = ovsdb_client.OwnConnection()
+
+
 @contextmanager
 def open_vswitch(timeout: float = 10) -> Iterator[OpenvSwitch]:
     """A connection to the local Open_vSwitch database for the length of a hook step."""
     idl = connection.OvsdbIdl.from_server(OVS_DB, "Open_vSwitch")
     conn = connection.Connection(idl=idl, timeout=timeout)
-    api = impl_idl.OvsdbIdl(conn)
+    api = _OpenvSwitchApi(conn)
     try:
         yield OpenvSwitch(api)
     finally:
@@ -259,7 +270,7 @@ def open_vswitch(timeout: float = 10) -> Iterator[OpenvSwitch]:
 
 def pin_system_id(system_id: str) -> None:
     """Make Open vSwitch's own start script keep our system-id instead of its random one."""
-    pki.write_file(paths.OVS_SYSTEM_ID_FILE, system_id + "\n", mode=0o644)
+    write_file(paths.OVS_SYSTEM_ID_FILE, system_id + "\n", mode=0o644)
 
 
 def unpin_system_id(system_id: str) -> None:
@@ -330,23 +341,26 @@ def controller_connected() -> bool:
     return result.returncode == 0 and result.stdout.strip() == "connected"
 
 
-def chassis_registered(system_id: str, sb_remotes: str, files: paths.CharmFiles) -> bool:
-    """Whether the Southbound database has a Chassis row for this system-id."""
-    result = subprocess.run(
-        [
-            "/usr/bin/ovn-sbctl",
-            f"--db={sb_remotes}",
-            "-p", str(files.private_key(pki.CLIENT_SERVICE)),
-            "-c", str(files.certificate(pki.CLIENT_SERVICE)),
-            "-C", str(files.ca_cert),
-            "--timeout=10",
-            "--bare",
-            "--columns=name",
-            "find", "Chassis", f"name={system_id}",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=15,
-    )
-    return result.returncode == 0 and result.stdout.strip() == system_id
+def wait_until_registered(
+    is_registered: Callable[[], bool], timeout: float = REGISTRATION_TIMEOUT_S, interval: float = 1
+) -> bool:
+    """Poll `is_registered` until it holds or `timeout` seconds passed; return the last answer.
+
+    ovn-controller connects and registers its chassis a moment after the hook that configured
+    it, and no later event reports that: the hook waits, so that its status is the true one.
+    """
+    registered = waiting.first_answer(lambda: True if is_registered() else None, timeout, interval) is not None
+    if not registered:
+        logger.warning("ovn-controller has not registered the chassis within %s s", timeout)
+    return registered
+
+
+def exit_controller() -> None:
+    """Make ovn-controller delete its Chassis record from the Southbound database and exit
+    (`exit` without --restart)."""
+    subprocess.run(["ovn-appctl", "-t", CONTROLLER_UNIT, "exit"], check=False, timeout=30)
+
+
+def remove_charm_files(files: paths.CharmFiles) -> None:
+    """Delete the application's state directory on this machine (keys, certificates)."""
+    shutil.rmtree(files.root, ignore_errors=True)

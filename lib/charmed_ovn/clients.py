@@ -11,6 +11,7 @@ import shlex
 from pathlib import Path
 
 from charmed_ovn import paths, pki
+from charmed_ovn.files import write_file
 
 WRAPPED_TOOLS = ("ovn-nbctl", "ovn-sbctl", "ovn-trace")
 _MARKER = "# Managed by the charmed OVN bundle"
@@ -50,9 +51,9 @@ exec /usr/bin/{tool} "$@"
 
 def install_wrappers(nb_remotes: str, sb_remotes: str, files: paths.CharmFiles) -> bool:
     """Write this charm's client.env and the wrappers; return whether anything changed."""
-    changed = pki.write_file(files.client_env, render_client_env(nb_remotes, sb_remotes, files))
+    changed = write_file(files.client_env, render_client_env(nb_remotes, sb_remotes, files))
     for tool in WRAPPED_TOOLS:
-        changed |= pki.write_file(paths.WRAPPER_DIR / tool, render_wrapper(tool), mode=0o755)
+        changed |= write_file(paths.WRAPPER_DIR / tool, render_wrapper(tool), mode=0o755)
     return changed
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
 
 import ops
 
-from charmed_ovn import services
+from charmed_ovn import raft, services
 
 
 class ConfigError(ValueError):
@@ -30,3 +32,27 @@ def unit_status(parse_config: Callable[[], object], workload_status: Callable[[]
     except ConfigError as e:
         return ops.BlockedStatus(str(e))
     return workload_status()
+
+
+@dataclass(frozen=True)
+class CentralConfig:
+    """ovn-central's options, parsed."""
+
+    ovn_source: str
+    election_timer_ms: int
+    renew_before: timedelta
+
+    @classmethod
+    def parse(cls, options: Mapping[str, object]) -> CentralConfig:
+        """The typed options; raises ConfigError naming the first invalid one."""
+        timer = int(str(options["election-timer"]))
+        if not raft.MIN_ELECTION_TIMER_S <= timer <= raft.MAX_ELECTION_TIMER_S:
+            raise ConfigError(
+                f"election-timer must be between {raft.MIN_ELECTION_TIMER_S} and "
+                f"{raft.MAX_ELECTION_TIMER_S} seconds, got {timer}"
+            )
+        source = parse_ovn_source(options["ovn-source"])
+        renewal_days = int(str(options["certificate-renewal-days"]))
+        if not 1 <= renewal_days <= 365:
+            raise ConfigError(f"certificate-renewal-days must be between 1 and 365, got {renewal_days}")
+        return cls(source, timer * 1000, timedelta(days=renewal_days))

@@ -10,9 +10,11 @@ OVN_LOG_DIR = Path("/var/log/ovn")
 OVN_SCHEMA_DIR = Path("/usr/share/ovn")
 OVN_CTL = Path("/usr/share/ovn/scripts/ovn-ctl")
 SYSTEMD_DIR = Path("/etc/systemd/system")
+APT_SOURCE_FILE = Path("/etc/apt/sources.list.d/charmed-ovn.list")  # the `ovn-source` option's archive
 WRAPPER_DIR = Path("/usr/local/bin")
 # ovs-ctl --system-id=random (Debian's and Ubuntu's units) resets system-id from this file on start.
 OVS_SYSTEM_ID_FILE = Path("/etc/openvswitch/system-id.conf")
+BIRD_CONFIG = Path("/etc/bird/bird.conf")  # the distribution's bird2 (ovn-bgp)
 
 NB_PORT = 6641
 SB_PORT = 6642
@@ -42,6 +44,12 @@ class CharmFiles:
     def client_env(self) -> Path:
         """Endpoints and client certificate for the client tool wrappers."""
         return self.root / "client.env"
+
+    @property
+    def bgp_record(self) -> Path:
+        """What an ovn-bgp unit enabled with (routing table, Northbound endpoints): removal
+        undoes it after Juju broke the unit's relations, peers included."""
+        return self.root / "bgp-record.json"
 
     def certificate(self, service: str) -> Path:
         """PEM certificate of one OVN service (MicroOVN's file names)."""

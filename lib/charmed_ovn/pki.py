@@ -1,4 +1,5 @@
-"""Certificates: the CA, service keys and requests, signing, and the PEM files OVN reads.
+"""Certificates, as pure functions: the CA, service keys and requests, signing, a CA the operator
+brings, and how the list-certificates report reads (`certificate_files` keeps the files).
 
 Keys are ECDSA P-384 as MicroOVN's. Unlike MicroOVN, leaf certificates carry SANs (the unit's
 hostname and addresses), key usage and extended key usage (server and client: every OVN daemon is
@@ -9,12 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from charmlibs.interfaces.tls_certificates import (
     Certificate,
@@ -29,8 +28,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from charmed_ovn import paths
-
 CA_VALIDITY = timedelta(days=3650)
 LEAF_VALIDITY = timedelta(days=730)
 ORGANIZATION = "Charmed OVN"
@@ -44,14 +41,6 @@ CONTROLLER_SERVICE = "ovn-controller"
 CLIENT_SERVICE = "client"
 CENTRAL_SERVICES = (NB_SERVICE, SB_SERVICE, NORTHD_SERVICE, CLIENT_SERVICE)
 CHASSIS_SERVICES = (CONTROLLER_SERVICE, CLIENT_SERVICE)
-
-
-@dataclass(frozen=True)
-class IssuedCertificate:
-    """A certificate with the CA that signed it, as a service needs them on disk."""
-
-    certificate: str
-    ca: str
 
 
 def generate_private_key() -> PrivateKey:
@@ -221,51 +210,6 @@ def needs_signing(
     return issued.expiry_time - now <= renew_before or now < issued.validity_start_time
 
 
-# --- files -------------------------------------------------------------------------------------
-
-
-def write_file(path: Path, content: str, mode: int = 0o600) -> bool:
-    """Atomically write `content` unless the file already has it; return whether it changed."""
-    if path.exists() and path.read_text() == content and (path.stat().st_mode & 0o777) == mode:
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "w") as stream:
-            stream.write(content)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return True
-
-
-def load_or_create_key(path: Path) -> PrivateKey:
-    """The service key kept in `path` (0600); made here, on first use, and never sent anywhere."""
-    if path.exists():
-        return PrivateKey.from_string(path.read_text())
-    key = generate_private_key()
-    write_file(path, str(key))
-    return key
-
-
-def load_or_create_csr(
-    path: Path, attributes: CertificateRequestAttributes, key: PrivateKey
-) -> CertificateSigningRequest:
-    """The CSR kept in `path`, made again only when the key or the requested attributes changed
-    (a fresh CSR on every hook would look like a new request to the CA each time)."""
-    if path.exists():
-        csr = CertificateSigningRequest.from_string(path.read_text())
-        if csr.matches_private_key(key) and (
-            CertificateRequestAttributes.from_csr(csr, is_ca=False) == attributes
-        ):
-            return csr
-    csr = make_csr(attributes, key)
-    write_file(path, str(csr), mode=0o644)
-    return csr
-
-
 # --- certificate inventory (the list-certificates action) ---------------------------------------
 
 SERVICE_TITLES = {
@@ -275,44 +219,6 @@ SERVICE_TITLES = {
     CONTROLLER_SERVICE: "OVN Chassis Service",
     CLIENT_SERVICE: "Client",
 }
-
-
-def _file_entry(path: Path) -> str:
-    return f"{path} ({'OK: Present' if path.exists() else 'Error: Missing file'})"
-
-
-def _expiry(pem: str) -> str:
-    return Certificate.from_string(pem).expiry_time.astimezone(UTC).isoformat()
-
-
-def inventory(files: paths.CharmFiles, services: tuple[str, ...], ca_auto_renew: bool | None) -> dict:
-    """What MicroOVN's `certificates list -f json` reports, for the services this unit runs,
-    plus the fingerprint of the CA that issued each certificate (None when cacert.pem did not)."""
-    ca_pem = files.ca_cert.read_text() if files.ca_cert.exists() else None
-    report: dict = {
-        "ca": None
-        if ca_pem is None
-        else {
-            "cert": _file_entry(files.ca_cert),
-            "auto_renew": ca_auto_renew,
-            "expiration_date": _expiry(ca_pem),
-            "fingerprint": fingerprint(ca_pem),
-        }
-    }
-    for service in services:
-        cert_path, key_path = files.certificate(service), files.private_key(service)
-        if not cert_path.exists() and not key_path.exists():
-            report[service] = None
-            continue
-        entry = {"cert": _file_entry(cert_path), "key": _file_entry(key_path)}
-        if cert_path.exists():
-            cert = Certificate.from_string(cert_path.read_text())
-            entry["expiration_date"] = _expiry(str(cert))
-            entry["fingerprint"] = fingerprint(str(cert))
-            issued_by_ca = ca_pem is not None and is_signed_by(cert, Certificate.from_string(ca_pem))
-            entry["issuer_fingerprint"] = fingerprint(ca_pem) if issued_by_ca else None
-        report[service] = entry
-    return report
 
 
 def render_inventory(report: dict) -> str:
@@ -430,6 +336,24 @@ def parse_user_ca(certificate_pem: str, key_pem: str) -> UserCA:
     )
 
 
+def user_ca_from_params(params: Mapping[str, object], read_secret: Callable[[str], Mapping[str, str]]) -> UserCA:
+    """The CA given to set-ca (a secret's id, cert and key, or combined), validated; CAError
+    with the exact reason otherwise. `read_secret` returns a secret's content or raises CAError."""
+    given = sorted(key for key in ("secret-id", "cert", "key", "combined") if params.get(key))
+    if given == ["secret-id"]:
+        content = read_secret(str(params["secret-id"]))
+        if "combined" in content:
+            return parse_user_ca(*split_combined(content["combined"]))
+        if "certificate" not in content or "private-key" not in content:
+            raise CAError("secret-id: the secret needs the keys 'certificate' and 'private-key'")
+        return parse_user_ca(content["certificate"], content["private-key"])
+    if given == ["combined"]:
+        return parse_user_ca(*split_combined(str(params["combined"])))
+    if given == ["cert", "key"]:
+        return parse_user_ca(str(params["cert"]), str(params["key"]))
+    raise CAError("give secret-id, or cert and key, or combined (and nothing else)")
+
+
 # --- reissuing (the reissue-certificates action) ------------------------------------------------
 
 
@@ -445,38 +369,6 @@ def services_to_reissue(requested: str, local: tuple[str, ...]) -> tuple[str, ..
             f"(services here: {', '.join(local)})"
         )
     raise ValueError(f"unknown service '{requested}': expected one of {', '.join(local)}, or all")
-
-
-def write_certificate(cert_path: Path, key_path: Path, pem: str) -> bool:
-    """Write a service's certificate, then mark its key changed too: OVS daemons reload their
-    key and certificate together, but notice a change only by the key file's mtime."""
-    if not write_file(cert_path, pem, mode=0o644):
-        return False
-    os.utime(key_path)
-    return True
-
-
-def install_pair(cert_path: Path, key_path: Path, pending_key_path: Path, certificate: Certificate) -> bool:
-    """Install `certificate` with the key it was issued for: a pending (reissued) key becomes the
-    service's key together with it. Return whether anything changed."""
-    if pending_key_path.exists():
-        if certificate.matches_private_key(PrivateKey.from_string(pending_key_path.read_text())):
-            write_file(cert_path, str(certificate), mode=0o644)
-            os.replace(pending_key_path, key_path)
-            os.utime(key_path)  # the pending key's own mtime may predate the certificate
-            return True
-    if key_path.exists() and certificate.matches_private_key(PrivateKey.from_string(key_path.read_text())):
-        return write_certificate(cert_path, key_path, str(certificate))
-    return False
-
-
-def valid_pair(cert_path: Path, key_path: Path, ca: Certificate) -> bool:
-    """Whether a service has a certificate from `ca` and the key it was issued for."""
-    if not cert_path.exists() or not key_path.exists():
-        return False
-    certificate = Certificate.from_string(cert_path.read_text())
-    key = PrivateKey.from_string(key_path.read_text())
-    return certificate.matches_private_key(key) and is_signed_by(certificate, ca)
 
 
 def format_inventory(report: dict, output_format: str) -> str:

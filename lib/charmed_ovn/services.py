@@ -13,12 +13,12 @@ from pathlib import Path
 
 from charmlibs import apt, systemd
 
-from charmed_ovn import paths, pki
+from charmed_ovn import paths
+from charmed_ovn.files import write_file
 
 logger = logging.getLogger(__name__)
 
 CLOUD_ARCHIVE_URL = "http://ubuntu-cloud.archive.canonical.com/ubuntu"
-SOURCE_FILE = Path("/etc/apt/sources.list.d/charmed-ovn.list")
 _CLOUD_POCKET = re.compile(r"^cloud:(?P<series>[a-z]+)-(?P<release>[a-z]+)$")
 
 
@@ -66,15 +66,15 @@ def configure_source(source: str) -> bool:
     """Point apt at the `ovn-source` archive; return whether the apt lists were refreshed."""
     line = source_line(source)
     wanted = "" if line is None else line + "\n"
-    current = SOURCE_FILE.read_text() if SOURCE_FILE.exists() else ""
+    current = paths.APT_SOURCE_FILE.read_text() if paths.APT_SOURCE_FILE.exists() else ""
     if current == wanted:
         return False
     if line is None:
-        SOURCE_FILE.unlink()
+        paths.APT_SOURCE_FILE.unlink()
     else:
         if line.startswith(f"deb {CLOUD_ARCHIVE_URL}"):
             apt.add_package("ubuntu-cloud-keyring")
-        pki.write_file(SOURCE_FILE, wanted, mode=0o644)
+        write_file(paths.APT_SOURCE_FILE, wanted, mode=0o644)
     apt.update()
     return True
 
@@ -98,19 +98,19 @@ def is_installed(package: str) -> bool:
     return result.stdout.strip() == "installed"
 
 
-def hold(units: list[str]) -> None:
+def stop_and_mask(units: list[str]) -> None:
     """Stop and mask units so that a package install cannot start them with default settings."""
     for unit in units:
         systemd.service_pause(unit)
 
 
 def is_masked(unit: str) -> bool:
-    """Whether the unit is masked (held back by `hold`)."""
+    """Whether the unit is masked (by `stop_and_mask`)."""
     return (paths.SYSTEMD_DIR / unit).resolve() == Path("/dev/null")
 
 
-def release(units: list[str]) -> None:
-    """Unmask, enable and start units held back by `hold`."""
+def unmask_and_start(units: list[str]) -> None:
+    """Unmask, enable and start units masked by `stop_and_mask`."""
     for unit in units:
         systemd.service_resume(unit)
 
@@ -122,7 +122,7 @@ def is_active(unit: str) -> bool:
 
 def write_drop_in(unit: str, content: str) -> bool:
     """Install the charm's drop-in for `unit`; return whether it changed (then daemon-reload)."""
-    changed = pki.write_file(drop_in_path(unit), content, mode=0o644)
+    changed = write_file(drop_in_path(unit), content, mode=0o644)
     if changed:
         systemd.daemon_reload()
     return changed

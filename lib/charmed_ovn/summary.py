@@ -3,11 +3,16 @@ and the certificates that are not valid now."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography import x509
+
+from charmed_ovn import certificate_files, ovsdb_client, paths, pki
+from charmed_ovn.databases import DATABASES, SB
+from charmed_ovn.interfaces.central_cluster import CentralUnitData
 
 CENTRAL = "central"
 CHASSIS = "chassis"
@@ -99,3 +104,39 @@ def as_dict(members_: list[Member], schemas: list[SchemaReport], problems: list[
         },
         "certificate_problems": problems,
     }
+
+
+def as_text(members_: list[Member], schemas: list[SchemaReport], problems: list[str], output_format: str) -> str:
+    """The summary as the status action prints it (`format=text|json`)."""
+    if output_format == "json":
+        return json.dumps(as_dict(members_, schemas, problems), indent=2)
+    return render(members_, schemas, problems)
+
+
+# --- machine adapters ---------------------------------------------------------------------------
+
+
+def gather(
+    units: Mapping[str, CentralUnitData], files: paths.CharmFiles, now: datetime
+) -> tuple[list[Member], list[SchemaReport], list[str]] | None:
+    """The summary from a central unit: the members its peers announce and the local Southbound
+    lists, the schema versions, this unit's certificate problems; None when the local
+    Southbound does not answer."""
+    southbound = ovsdb_client.Southbound(f"unix:{SB.socket}")
+    try:
+        encaps = southbound.chassis_encaps()
+    finally:
+        southbound.close()
+    if encaps is None:
+        return None
+    schemas = [
+        SchemaReport(
+            database=f"OVN {db.name.removeprefix('OVN_')}",
+            active=ovsdb_client.active_schema_version(f"unix:{db.socket}", db.name),
+            expected={data.hostname or name: data.schema_version(db) or None for name, data in units.items()},
+        )
+        for db in DATABASES
+    ]
+    central = {data.hostname: data.address for data in units.values() if data.hostname}
+    problems = certificate_problems(certificate_files.present(files, pki.CENTRAL_SERVICES), now)
+    return members(central, encaps), schemas, problems

@@ -122,3 +122,21 @@ def test_wanted_external_ids_record_which_mappings_are_the_charms():
     assert wanted["ovn-bridge-mappings"] == "other:br-o,phys:br-phys"
     assert wanted[chassis.MANAGED_MAPPINGS_KEY] == "phys:br-phys"
     assert wanted["ovn-cms-options"] == "enable-chassis-as-gw"
+
+
+def test_wait_until_registered_polls_until_the_chassis_is_registered():
+    answers = iter([False, False, True])
+
+    assert chassis.wait_until_registered(lambda: next(answers), timeout=5, interval=0.01) is True
+    assert next(answers, "exhausted") == "exhausted"
+
+
+def test_wait_until_registered_gives_up_at_the_deadline():
+    polls = []
+
+    def never_registered() -> bool:
+        polls.append(1)
+        return False
+
+    assert chassis.wait_until_registered(never_registered, timeout=0.2, interval=0.05) is False
+    assert 2 <= len(polls) <= 6

@@ -34,9 +34,5 @@ def test_charm_files_of_two_apps_share_no_path():
     assert central_paths.isdisjoint(chassis_paths)
 
 
-def test_charm_files_are_equal_for_the_same_app():
-    assert paths.charm_files("ovn-central") == paths.charm_files("ovn-central")
-
-
 def test_ports_are_ovn_defaults():
     assert (paths.NB_PORT, paths.SB_PORT, paths.NB_RAFT_PORT, paths.SB_RAFT_PORT) == (6641, 6642, 6643, 6644)

@@ -1,6 +1,4 @@
-import os
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from charmlibs.interfaces.tls_certificates import (
@@ -373,135 +371,6 @@ def test_needs_signing_is_false_for_a_fine_certificate(csr, ca):
     assert not pki.needs_signing(csr, issued, ca[0], NOW + timedelta(days=699), RENEW_BEFORE)
 
 
-# --- files -------------------------------------------------------------------------------------
-
-
-def _mode(path: Path) -> int:
-    return path.stat().st_mode & 0o777
-
-
-def test_write_file_writes_the_content_with_mode_0600_by_default(tmp_path):
-    path = tmp_path / "key.pem"
-    assert pki.write_file(path, "secret\n") is True
-    assert path.read_text() == "secret\n"
-    assert _mode(path) == 0o600
-
-
-def test_write_file_uses_the_given_mode(tmp_path):
-    path = tmp_path / "cert.pem"
-    pki.write_file(path, "public\n", mode=0o644)
-    assert _mode(path) == 0o644
-
-
-def test_write_file_returns_false_when_unchanged(tmp_path):
-    path = tmp_path / "cert.pem"
-    pki.write_file(path, "same\n", mode=0o644)
-    before = path.stat().st_ino
-    assert pki.write_file(path, "same\n", mode=0o644) is False
-    assert path.stat().st_ino == before  # not rewritten
-
-
-def test_write_file_returns_true_when_the_content_changes(tmp_path):
-    path = tmp_path / "cert.pem"
-    pki.write_file(path, "old\n")
-    assert pki.write_file(path, "new\n") is True
-    assert path.read_text() == "new\n"
-
-
-def test_write_file_returns_true_and_fixes_the_mode_when_only_the_mode_differs(tmp_path):
-    path = tmp_path / "key.pem"
-    path.write_text("secret\n")
-    path.chmod(0o644)
-    assert pki.write_file(path, "secret\n", mode=0o600) is True
-    assert _mode(path) == 0o600
-
-
-def test_write_file_creates_the_missing_directory_private(tmp_path):
-    path = tmp_path / "pki" / "key.pem"
-    pki.write_file(path, "secret\n")
-    assert path.read_text() == "secret\n"
-    assert _mode(path.parent) == 0o700
-
-
-def test_write_file_leaves_no_temporary_files(tmp_path):
-    path = tmp_path / "cert.pem"
-    pki.write_file(path, "one\n")
-    pki.write_file(path, "two\n")
-    pki.write_file(path, "two\n")
-    assert sorted(os.listdir(tmp_path)) == ["cert.pem"]
-
-
-def test_write_file_failing_midway_keeps_the_old_file_and_leaves_no_temporary_file(tmp_path):
-    path = tmp_path / "cert.pem"
-    pki.write_file(path, "old\n")
-    with pytest.raises(UnicodeEncodeError):
-        pki.write_file(path, "new \udc80\n")  # a lone surrogate cannot be encoded
-    assert path.read_text() == "old\n"
-    assert sorted(os.listdir(tmp_path)) == ["cert.pem"]
-
-
-def test_load_or_create_key_creates_a_p384_key_with_mode_0600(tmp_path):
-    path = tmp_path / "pki" / "ovnnb-privkey.pem"
-    key = pki.load_or_create_key(path)
-    assert _mode(path) == 0o600
-    assert PrivateKey.from_string(path.read_text()) == key
-    assert isinstance(_private(key).curve, ec.SECP384R1)
-
-
-def test_load_or_create_key_reuses_the_existing_key(tmp_path):
-    path = tmp_path / "ovnnb-privkey.pem"
-    first = pki.load_or_create_key(path)
-    content = path.read_text()
-    assert pki.load_or_create_key(path) == first
-    assert path.read_text() == content
-
-
-def test_load_or_create_csr_creates_a_csr_for_the_key_with_mode_0644(tmp_path, service_key):
-    path = tmp_path / "ovnnb.csr"
-    attributes = pki.service_request("central-0", pki.NB_SERVICE, ADDRESSES)
-    csr = pki.load_or_create_csr(path, attributes, service_key)
-    assert csr.matches_private_key(service_key)
-    assert CertificateSigningRequest.from_string(path.read_text()) == csr
-    assert _mode(path) == 0o644
-
-
-def test_load_or_create_csr_reuses_the_csr_when_key_and_attributes_are_unchanged(tmp_path, service_key):
-    path = tmp_path / "ovnnb.csr"
-    first = pki.load_or_create_csr(path, pki.service_request("central-0", pki.NB_SERVICE, ADDRESSES), service_key)
-    again = pki.load_or_create_csr(
-        path, pki.service_request("central-0", pki.NB_SERVICE, list(reversed(ADDRESSES))), service_key
-    )
-    assert str(again) == str(first)
-
-
-def test_load_or_create_csr_remakes_the_csr_when_an_address_changes(tmp_path, service_key):
-    path = tmp_path / "ovnnb.csr"
-    first = pki.load_or_create_csr(path, pki.service_request("central-0", pki.NB_SERVICE, ADDRESSES), service_key)
-    moved = pki.load_or_create_csr(
-        path, pki.service_request("central-0", pki.NB_SERVICE, ["10.0.0.2", "fd00::1"]), service_key
-    )
-    assert str(moved) != str(first)
-    assert moved.sans_ip == {"10.0.0.2", "fd00::1"}
-    assert CertificateSigningRequest.from_string(path.read_text()) == moved
-
-
-def test_load_or_create_csr_remakes_the_csr_when_the_key_changes(tmp_path, service_key):
-    path = tmp_path / "ovnnb.csr"
-    attributes = pki.service_request("central-0", pki.NB_SERVICE, ADDRESSES)
-    pki.load_or_create_csr(path, attributes, service_key)
-    new_key = pki.generate_private_key()
-    csr = pki.load_or_create_csr(path, attributes, new_key)
-    assert csr.matches_private_key(new_key)
-    assert not csr.matches_private_key(service_key)
-
-
-def test_load_or_create_csr_remakes_the_csr_when_the_service_changes(tmp_path, service_key):
-    path = tmp_path / "client.csr"
-    pki.load_or_create_csr(path, pki.service_request("central-0", pki.NB_SERVICE, ADDRESSES), service_key)
-    csr = pki.load_or_create_csr(path, pki.service_request("central-0", pki.CLIENT_SERVICE, ADDRESSES), service_key)
-    assert csr.organizational_unit == "client"
-
-
 def test_needs_signing_when_the_csr_asks_for_another_address_with_the_same_key(ca):
     key = pki.generate_private_key()
     old = pki.make_csr(pki.service_request("host", "ovnnb", ["10.0.0.1"]), key)
@@ -510,14 +379,3 @@ def test_needs_signing_when_the_csr_asks_for_another_address_with_the_same_key(c
     assert not pki.needs_signing(old, issued, ca[0], NOW, timedelta(days=10))
     assert pki.needs_signing(moved, issued, ca[0], NOW, timedelta(days=10))
     assert pki.same_names(issued, old) and not pki.same_names(issued, moved)
-
-
-def test_write_certificate_marks_the_key_changed_so_ovs_reloads_both(tmp_path):
-    key_path, cert_path = tmp_path / "k.pem", tmp_path / "c.pem"
-    key_path.write_text("key")
-    os.utime(key_path, (1_000_000, 1_000_000))
-    assert pki.write_certificate(cert_path, key_path, "cert-1")
-    assert key_path.stat().st_mtime > 1_000_000
-    os.utime(key_path, (1_000_000, 1_000_000))
-    assert not pki.write_certificate(cert_path, key_path, "cert-1")  # unchanged: key left alone
-    assert key_path.stat().st_mtime == 1_000_000

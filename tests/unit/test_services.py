@@ -41,10 +41,6 @@ def test_source_line_rejects_garbage_with_a_message_naming_ovn_source(source):
     assert repr(source) in str(excinfo.value)
 
 
-def test_source_error_is_a_value_error():
-    assert issubclass(services.SourceError, ValueError)
-
-
 def test_render_exec_drop_in_clears_exec_start_then_sets_it():
     text = services.render_exec_drop_in(["/usr/share/ovn/scripts/ovn-ctl", "run_nb_ovsdb", "--", "--remote=x"])
     lines = text.splitlines()

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
-import shutil
 import socket
-import subprocess
 from dataclasses import dataclass
 
 import ops
@@ -18,8 +16,20 @@ from charmlibs.interfaces.tls_certificates import (
     TLSCertificatesRequiresV4,
 )
 
-from charmed_ovn import chassis, clients, config, dpu, ovsdb_cluster, paths, pki, securitylog, services
+from charmed_ovn import (
+    certificate_files,
+    chassis,
+    clients,
+    config,
+    dpu,
+    ovsdb_client,
+    paths,
+    pki,
+    securitylog,
+    services,
+)
 from charmed_ovn.config import ConfigError, parse_ovn_source
+from charmed_ovn.interfaces.ovsdb import Endpoints, read_endpoints
 
 logger = logging.getLogger(__name__)
 
@@ -38,20 +48,13 @@ class ChassisConfig:
     bridge_mappings: dict[str, str]
 
 
-@dataclass(frozen=True)
-class Endpoints:
-    """Where the central databases are, as remotes strings."""
-
-    nb: str
-    sb: str
-
-
 class OVNChassisCharm(ops.CharmBase):
     """Registers the machine as an OVN chassis."""
 
     def __init__(self, framework: ops.Framework):
         super().__init__(framework)
         self.files = paths.charm_files(self.app.name)
+        self._southbound_connection: ovsdb_client.Southbound | None = None
         self.certificates = TLSCertificatesRequiresV4(
             self,
             CERTIFICATES,
@@ -77,6 +80,7 @@ class OVNChassisCharm(ops.CharmBase):
         framework.observe(self.on.list_certificates_action, self._on_list_certificates)
         framework.observe(self.on.reissue_certificates_action, self._on_reissue_certificates)
         framework.observe(self.on.collect_unit_status, self._on_collect_unit_status)
+        framework.observe(framework.on.commit, self._close_southbound)
 
     # --- configuration ---------------------------------------------------------------------
 
@@ -135,25 +139,26 @@ class OVNChassisCharm(ops.CharmBase):
         """The central endpoints: central-ips (datapath-only mode), else the ovsdb relation in
         either provider's flavour."""
         if options.central_ips:
-            return Endpoints(
-                nb=ovsdb_cluster.connection_string(options.central_ips, paths.NB_PORT),
-                sb=ovsdb_cluster.connection_string(options.central_ips, paths.SB_PORT),
-            )
+            return Endpoints.of_members(options.central_ips)
         relation = self.model.get_relation(OVSDB)
-        if relation is None or relation.app is None:
-            return None
-        app_data = relation.data[relation.app]
-        if app_data.get("db_sb_connection_str") and app_data.get("db_nb_connection_str"):
-            return Endpoints(nb=app_data["db_nb_connection_str"], sb=app_data["db_sb_connection_str"])
-        addresses = [
-            address for unit in relation.units if (address := relation.data[unit].get("bound-address"))
-        ]
-        if not addresses:
-            return None
-        return Endpoints(
-            nb=ovsdb_cluster.connection_string(addresses, paths.NB_PORT),
-            sb=ovsdb_cluster.connection_string(addresses, paths.SB_PORT),
-        )
+        return None if relation is None else read_endpoints(relation)
+
+    def _southbound(self, remotes: str) -> ovsdb_client.Southbound:
+        """The hook's one Southbound connection (the endpoints do not change within a hook):
+        opened on the first query, closed at the end of the hook."""
+        if self._southbound_connection is None:
+            self._southbound_connection = ovsdb_client.Southbound(
+                remotes, ovsdb_client.ClientCertificate.of(self.files)
+            )
+        return self._southbound_connection
+
+    def _close_southbound(self, _: ops.CommitEvent) -> None:
+        if self._southbound_connection is not None:
+            self._southbound_connection.close()
+
+    def _registered(self, sb_remotes: str) -> bool:
+        """Whether ovn-controller is connected and the Southbound lists this chassis."""
+        return chassis.controller_connected() and self._southbound(sb_remotes).chassis_registered(self._system_id)
 
     # --- reconcile -------------------------------------------------------------------------
 
@@ -166,7 +171,9 @@ class OVNChassisCharm(ops.CharmBase):
         services.install_packages(chassis.PACKAGES)
         services.start(f"{chassis.OVS_UNIT}.service")
         endpoints = self._endpoints(options)
-        if endpoints is None or not self._install_certificates():
+        if endpoints is None or not certificate_files.install_assigned(
+            self.files, self.certificates, self._certificate_requests()
+        ):
             return
         encap_ip = self._encap_ip(options)
         if encap_ip is None:
@@ -189,49 +196,25 @@ class OVNChassisCharm(ops.CharmBase):
             chassis.apply_settings(ovs, settings, self.files)
         services.start(f"{chassis.CONTROLLER_UNIT}.service")
         clients.install_wrappers(endpoints.nb, endpoints.sb, self.files)
-
-    def _install_certificates(self) -> bool:
-        """Write the key, certificates and CA from the provider; False until all are assigned."""
-        assigned = {}
-        for request in self._certificate_requests():
-            provider_certificate, key = self.certificates.get_assigned_certificate(request)
-            if provider_certificate is None or key is None:
-                return False
-            assigned[request.organizational_unit] = (provider_certificate, key)
-        for service, (provider_certificate, key) in assigned.items():
-            assert service is not None
-            pki.write_file(self.files.private_key(service), str(key))
-            pki.write_certificate(
-                self.files.certificate(service), self.files.private_key(service), str(provider_certificate.certificate)
-            )
-            bundle = pki.trust_bundle(
-                str(provider_certificate.certificate),
-                str(provider_certificate.ca),
-                [str(certificate) for certificate in provider_certificate.chain],
-            )
-            pki.write_file(self.files.ca_cert, bundle, mode=0o644)
-        return True
+        chassis.wait_until_registered(functools.partial(self._registered, endpoints.sb))
 
     def _on_remove(self, _: ops.RemoveEvent) -> None:
         """Leave the Southbound database and take away everything this unit set up."""
         if services.is_active(f"{chassis.CONTROLLER_UNIT}.service"):
-            # `exit` without --restart makes ovn-controller delete its Chassis record.
-            subprocess.run(
-                ["ovn-appctl", "-t", chassis.CONTROLLER_UNIT, "exit"], check=False, timeout=30
-            )
+            chassis.exit_controller()
         services.stop_and_disable(f"{chassis.CONTROLLER_UNIT}.service")
         if services.is_active(f"{chassis.OVS_UNIT}.service"):
             with chassis.open_vswitch() as ovs:
                 chassis.remove_settings(ovs, self._system_id)
         chassis.unpin_system_id(self._system_id)
         clients.remove_wrappers(self.files)
-        shutil.rmtree(self.files.root, ignore_errors=True)
+        chassis.remove_charm_files(self.files)
 
     # --- actions ---------------------------------------------------------------------------
 
     def _on_list_certificates(self, event: ops.ActionEvent) -> None:
         # Whether the CA renews itself is the provider's business: reported as unknown.
-        report = pki.inventory(self.files, pki.CHASSIS_SERVICES, None)
+        report = certificate_files.inventory(self.files, pki.CHASSIS_SERVICES, None)
         event.set_results({"certificates": pki.format_inventory(report, event.params["format"])})
 
     def _on_reissue_certificates(self, event: ops.ActionEvent) -> None:
@@ -276,7 +259,7 @@ class OVNChassisCharm(ops.CharmBase):
             return ops.WaitingStatus("waiting for certificates from the certificates provider")
         if not chassis.controller_connected():
             return ops.WaitingStatus("ovn-controller is not connected to the Southbound database")
-        if not chassis.chassis_registered(self._system_id, endpoints.sb, self.files):
+        if not self._southbound(endpoints.sb).chassis_registered(self._system_id):
             return ops.WaitingStatus("waiting for the chassis to appear in the Southbound database")
         message = f"chassis {self._system_id} registered"
         if options.central_ips:

@@ -2,8 +2,8 @@
 
 Import layout: the ovn-chassis tests have files of the same names and a charm module of the same
 name, and both suites must run in one pytest session. So the test modules of this directory are
-imported as `ovn_central_unit_tests.<name>` (a package made here, see `pytest_pycollect_makemodule`)
-and the charm as `ovn_central_charm` (see `fake_machine.py`), whatever pytest's import mode.
+imported as `ovn_central_unit_tests.<name>` (see `tests.charm_unit.charm_test_suite`) and the
+charm as `ovn_central_charm` (see `fake_machine.py`), whatever pytest's import mode.
 """
 
 from __future__ import annotations
@@ -13,29 +13,16 @@ from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-CHARM_DIR = HERE.parents[1]
-REPO = CHARM_DIR.parents[1]
-PACKAGE = "ovn_central_unit_tests"
+CHARM_DIR = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(CHARM_DIR / "src"), str(CHARM_DIR.parents[1] / "lib"), str(CHARM_DIR.parents[1])]
 
-sys.path[:0] = [str(CHARM_DIR / "src"), str(REPO / "lib"), str(REPO)]
+from tests.charm_unit import charm_test_suite, fake_hostname, machine_guard, state_dir  # noqa: E402, F401
 
-from tests.charm_unit import collector, machine_guard, register_package, state_dir  # noqa: E402, F401
+pytest_pycollect_makemodule = charm_test_suite(__file__, __doc__)
 
-register_package(PACKAGE, HERE, __doc__)
-pytest_pycollect_makemodule = collector(PACKAGE)
+from ovn_central_unit_tests.fake_machine import HOSTNAME, FakeClock, FakeMachine  # noqa: E402
 
-from ovn_central_unit_tests.fake_machine import (  # noqa: E402
-    HOSTNAME,
-    FakeClock,
-    FakeMachine,
-)
-
-
-@pytest.fixture
-def hostname(monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setattr("socket.gethostname", lambda: HOSTNAME)
-    return HOSTNAME
+hostname = fake_hostname(HOSTNAME)
 
 
 @pytest.fixture

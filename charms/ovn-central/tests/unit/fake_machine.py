@@ -1,7 +1,7 @@
 """An in-memory ovn-central machine behind the lib's adapter functions, and state builders.
 
-The charm reaches the machine only through a few functions of `charmed_ovn` (services,
-ovsdb_cluster, clients). `FakeMachine` replaces exactly those, keeps the machine's state
+The charm reaches the machine only through a few functions of `charmed_ovn` (services, raft,
+daemons, schema, backup, ovsdb_client, clients). `FakeMachine` replaces exactly those, keeps the machine's state
 (packages, systemd units, drop-ins, the two raft databases) and records what the charm did, so
 tests assert on outcomes. Keys, certificates and CSRs are real, written under a temporary
 STATE_DIR by the lib's own pki functions.
@@ -24,9 +24,11 @@ from charmlibs.interfaces.tls_certificates import Certificate, CertificateSignin
 from cryptography import x509
 from ops import testing
 
-from charmed_ovn import clients, ovsdb_cluster, paths, pki, services
-from charmed_ovn.ovsdb_cluster import ClusterStatus, Database
-from tests.charm_unit import load_charm_module
+from charmed_ovn import backup, certificate_files, clients, daemons, ovsdb_client, paths, pki, raft, schema
+from charmed_ovn.databases import DATABASES, SB, Database
+from charmed_ovn.interfaces.ovsdb import remote
+from charmed_ovn.raft import ClusterStatus
+from tests.charm_unit import FakeServices, load_charm_module
 
 CHARM_SRC = Path(__file__).resolve().parents[2] / "src" / "charm.py"
 CHARM_MODULE = "ovn_central_charm"
@@ -45,11 +47,6 @@ SERVICES = pki.CENTRAL_SERVICES
 
 
 # --- the machine ----------------------------------------------------------------------------------
-
-
-def _unit(name: str) -> str:
-    """systemd's spelling: `hold(["ovn-northd"])` and `is_masked("ovn-northd.service")` agree."""
-    return name if "." in name else f"{name}.service"
 
 
 @dataclass
@@ -72,16 +69,11 @@ class FakeDatabase:
     removing: set[str] = field(default_factory=set)
 
 
-class FakeMachine:
+class FakeMachine(FakeServices):
     """What the adapters would do to a real machine, kept in memory and recorded."""
 
     def __init__(self) -> None:
-        self.installed: set[str] = set()
-        self.masked: set[str] = set()
-        self.active: set[str] = set()
-        self.drop_ins: dict[str, str] = {}
-        self.sources: list[str] = []
-        self.log: list[tuple[str, str]] = []  # (action, subject) in the order they happened
+        super().__init__()
         self.dbs: dict[str, FakeDatabase] = {"nb": FakeDatabase(), "sb": FakeDatabase()}
         self.join_status = "cluster member"  # what a server reports once it joined
         self.northd_answering = True
@@ -96,20 +88,7 @@ class FakeMachine:
         self.encaps: dict[str, str] = {}  # the Southbound's chassis -> encapsulation address
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        for name in (
-            "configure_source",
-            "install_packages",
-            "is_installed",
-            "hold",
-            "release",
-            "is_masked",
-            "is_active",
-            "start",
-            "restart",
-            "write_drop_in",
-            "remove_drop_in",
-        ):
-            monkeypatch.setattr(services, name, getattr(self, name))
+        super().install(monkeypatch)
         for name in (
             "is_initialised",
             "create_cluster",
@@ -118,18 +97,18 @@ class FakeMachine:
             "local_cluster_id",
             "cluster_status",
             "change_election_timer",
-            "northd_state",
-            "expected_schema_version",
             "leave",
             "kick",
             "wait_until_gone",
             "is_reachable",
-            "active_schema_version",
-            "chassis_encaps",
-            "back_up",
-            "remove_database_files",
         ):
-            monkeypatch.setattr(ovsdb_cluster, name, getattr(self, name))
+            monkeypatch.setattr(raft, name, getattr(self, name))
+        monkeypatch.setattr(daemons, "northd_state", self.northd_state)
+        monkeypatch.setattr(schema, "expected_schema_version", self.expected_schema_version)
+        monkeypatch.setattr(ovsdb_client, "active_schema_version", self.active_schema_version)
+        monkeypatch.setattr(ovsdb_client, "Southbound", self.southbound)
+        monkeypatch.setattr(backup, "back_up", self.back_up)
+        monkeypatch.setattr(backup, "remove_database_files", self.remove_database_files)
         monkeypatch.setattr(clients, "install_wrappers", self.install_wrappers)
         monkeypatch.setattr(clients, "remove_wrappers", self.remove_wrappers)
 
@@ -152,72 +131,16 @@ class FakeMachine:
     def with_members(self, addresses: dict[int, str], own: int = 0) -> FakeMachine:
         """Both clusters formed by the units `addresses` names (unit number -> address), this
         unit (number `own`) among them, each with the server ids of `server_id`."""
-        for db in ovsdb_cluster.DATABASES:
+        for db in DATABASES:
             fake = self.dbs[db.short]
             fake.server_id = server_id(db.short, own)
             fake.servers = {
-                short_id(server_id(db.short, unit)): ovsdb_cluster.remote(address, db.raft_port)
+                short_id(server_id(db.short, unit)): remote(address, db.raft_port)
                 for unit, address in addresses.items()
             }
         return self
 
-    def actions(self, action: str) -> list[str]:
-        return [subject for done, subject in self.log if done == action]
-
-    # --- services ---
-
-    def configure_source(self, source: str) -> bool:
-        self.sources.append(source)
-        return False
-
-    def install_packages(self, packages: list[str]) -> None:
-        for package in packages:
-            if package not in self.installed:
-                self.installed.add(package)
-                self.log.append(("install", package))
-
-    def is_installed(self, package: str) -> bool:
-        return package in self.installed
-
-    def hold(self, units: list[str]) -> None:
-        for unit in map(_unit, units):
-            self.masked.add(unit)
-            self.active.discard(unit)
-            self.log.append(("hold", unit))
-
-    def release(self, units: list[str]) -> None:
-        for unit in map(_unit, units):
-            self.masked.discard(unit)
-            self.active.add(unit)
-            self.log.append(("release", unit))
-
-    def is_masked(self, unit: str) -> bool:
-        return _unit(unit) in self.masked
-
-    def is_active(self, unit: str) -> bool:
-        return _unit(unit) in self.active
-
-    def start(self, unit: str) -> None:
-        if _unit(unit) not in self.active:
-            self.active.add(_unit(unit))
-            self.log.append(("start", _unit(unit)))
-
-    def restart(self, unit: str) -> None:
-        self.active.add(_unit(unit))
-        self.log.append(("restart", _unit(unit)))
-
-    def write_drop_in(self, unit: str, content: str) -> bool:
-        changed = self.drop_ins.get(_unit(unit)) != content
-        self.drop_ins[_unit(unit)] = content
-        if changed:
-            self.log.append(("drop-in", _unit(unit)))
-        return changed
-
-    def remove_drop_in(self, unit: str) -> None:
-        self.drop_ins.pop(_unit(unit), None)
-        self.log.append(("remove-drop-in", _unit(unit)))
-
-    # --- ovsdb_cluster ---
+    # --- raft ---
 
     def is_initialised(self, db: Database) -> bool:
         return self.dbs[db.short].initialised
@@ -276,10 +199,12 @@ class FakeMachine:
     def expected_schema_version(self, db: Database) -> str | None:
         return self.schema_versions[db.short]
 
-    def active_schema_version(self, db: Database) -> str | None:
+    def active_schema_version(self, remotes: str, database: str, *_: object) -> str | None:
+        [db] = [db for db in DATABASES if db.name == database]
+        assert remotes == f"unix:{db.socket}", "the status action asks its local server"
         return self.active_schema_versions[db.short] if self._answering(db) else None
 
-    def leave(self, db: Database, timeout: float = ovsdb_cluster.MEMBERSHIP_CHANGE_TIMEOUT_S) -> bool:
+    def leave(self, db: Database, timeout: float = raft.MEMBERSHIP_CHANGE_TIMEOUT_S) -> bool:
         fake = self.dbs[db.short]
         assert self._answering(db), "cluster/leave on a server that does not run"
         self.log.append(("leave", db.short))
@@ -314,13 +239,14 @@ class FakeMachine:
     def is_reachable(self, remote: str, timeout: float = 2.0) -> bool:
         return remote not in self.unreachable
 
-    def chassis_encaps(self) -> dict[str, str] | None:
-        return dict(self.encaps) if self._answering(ovsdb_cluster.SB) else None
+    def southbound(self, remotes: str, *_: object) -> FakeSouthbound:
+        assert remotes == f"unix:{SB.socket}", "the status action asks its local server"
+        return FakeSouthbound(self)
 
     def back_up(self, files: paths.CharmFiles, now: datetime) -> Path:
         """Really copies the unit's pki directory (it is on disk, under the tmp STATE_DIR); each
         database file becomes a file holding the server id it was for."""
-        target = files.backups / ovsdb_cluster.backup_name(now)
+        target = files.backups / backup.backup_name(now)
         target.mkdir(parents=True, exist_ok=True)
         for short, fake in self.dbs.items():
             if fake.initialised:
@@ -349,6 +275,21 @@ class FakeMachine:
 
     def remove_wrappers(self, files: paths.CharmFiles) -> None:
         self.log.append(("remove-wrappers", str(files.root)))
+
+
+@dataclass
+class FakeSouthbound:
+    """`ovsdb_client.Southbound` on the local unix socket: the chassis the machine's Southbound lists."""
+
+    machine: FakeMachine
+    closed: bool = False
+
+    def chassis_encaps(self) -> dict[str, str] | None:
+        assert not self.closed, "queried a closed connection"
+        return dict(self.machine.encaps) if self.machine._answering(SB) else None
+
+    def close(self) -> None:
+        self.closed = True
 
 
 class FakeClock:
@@ -435,7 +376,7 @@ def one_dead_member(machine: FakeMachine) -> testing.State:
     listed, do not answer, and no unit announces them (it is no longer related)."""
     machine.running_member().with_members({0: ADDRESS, 1: PEER_ADDRESSES[1], 2: PEER_ADDRESSES[2]})
     dead = PEER_ADDRESSES[2]
-    machine.unreachable |= {ovsdb_cluster.remote(dead, db.raft_port) for db in ovsdb_cluster.DATABASES}
+    machine.unreachable |= {remote(dead, db.raft_port) for db in DATABASES}
     peer = testing.PeerRelation(
         "cluster",
         local_unit_data={"address": ADDRESS, "hostname": HOSTNAME, **announced_ids(0)},
@@ -457,7 +398,7 @@ def issue_local_certificates(ca: Certificate, ca_key: str, address: str = ADDRES
     files = paths.charm_files(APP)
     issued = {}
     for service in SERVICES:
-        key = pki.load_or_create_key(files.private_key(service))
+        key = certificate_files.load_or_create_key(files.private_key(service))
         csr = pki.make_csr(pki.service_request(HOSTNAME, service, [address]), key)
         issued[service] = str(pki.sign(csr, ca, ca_key))
     return issued

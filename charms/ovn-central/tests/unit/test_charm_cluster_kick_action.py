@@ -8,7 +8,7 @@ import logging
 import pytest
 from ops import testing
 
-from charmed_ovn import ovsdb_cluster
+from charmed_ovn import raft
 
 from .fake_machine import OVNCentralCharm, one_dead_member, server_id
 
@@ -132,7 +132,7 @@ class TestCharmClusterKickAction:
 
     def test_given_no_leader_when_cluster_kick_then_fails_and_kicks_nothing(self, monkeypatch):
         # The fake servers keep answering as candidates: no election is ever won.
-        monkeypatch.setattr(ovsdb_cluster, "wait_for_leader", lambda db, timer_ms: None)
+        monkeypatch.setattr(raft, "wait_for_leader", lambda db, timer_ms: None)
 
         message = self.fails(nb_server_id="a002")
 

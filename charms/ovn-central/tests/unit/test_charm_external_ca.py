@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import subprocess
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from charmlibs.interfaces.tls_certificates import (
@@ -29,7 +29,6 @@ from .fake_machine import (
     APP,
     UNIT,
     OVNCentralCharm,
-    charm,
     networks,
     new_ca,
     peer_data,
@@ -495,21 +494,3 @@ class TestCharmExternalCA:
 
         assert self.ctx.action_results is not None
         assert self.ctx.action_results["new-ca"] == "issued"
-
-
-class TestProviderCARenewal:
-    """The provider renews its intermediate (the library asks again before it expires): the
-    charm never replaces it with a CA of its own, however close to expiry it is."""
-
-    def test_given_provider_ca_near_expiry_when_needs_renewal_then_false(self):
-        root = RootCA.generate()
-        key = PrivateKey.generate(key_size=384, key_algorithm=KeyAlgorithm.ECDSA)
-        csr = CertificateRequestAttributes(common_name=INTERMEDIATE_NAME, is_ca=True).generate_csr(key)
-        intermediate = root.sign_intermediate(str(csr), validity=timedelta(days=1))
-        now = datetime.now(UTC)
-        provider = charm.Authority.from_provider(PROVIDER, intermediate, str(key), [str(root.certificate)])
-        generated = charm.Authority(intermediate, str(key), auto_renew=True)
-
-        assert not charm.needs_renewal(provider, now, timedelta(days=30))
-        assert not charm.needs_renewal(provider, now + timedelta(days=2), timedelta(days=30))  # even expired
-        assert charm.needs_renewal(generated, now, timedelta(days=30))  # the same certificate, made here

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from ops import testing
 
-from charmed_ovn import ovsdb_cluster
+from charmed_ovn import daemons
 
 from .fake_machine import OVNCentralCharm, networks
 
@@ -19,10 +19,10 @@ class TestCharmInstall:
     def test_given_fresh_machine_when_install_then_units_held_before_package_installed(self):
         self.ctx.run(self.ctx.on.install(), testing.State(networks=networks()))
 
-        held = [f"{unit}.service" for unit in ovsdb_cluster.PACKAGE_UNITS]
+        held = [f"{unit}.service" for unit in daemons.PACKAGE_UNITS]
         assert self.machine.installed == {"ovn-central"}
         install_at = self.machine.log.index(("install", "ovn-central"))
-        assert [subject for action, subject in self.machine.log[:install_at] if action == "hold"] == held
+        assert [subject for action, subject in self.machine.log[:install_at] if action == "stop-and-mask"] == held
         assert self.machine.sources == [""]
 
     def test_given_package_installed_when_install_then_nothing_reinstalled_or_held(self):
@@ -31,4 +31,4 @@ class TestCharmInstall:
         self.ctx.run(self.ctx.on.install(), testing.State(networks=networks()))
 
         assert self.machine.actions("install") == []
-        assert self.machine.actions("hold") == []
+        assert self.machine.actions("stop-and-mask") == []

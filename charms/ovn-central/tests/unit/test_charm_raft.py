@@ -40,8 +40,8 @@ class TestCharmRaft:
         unit_data = out.get_relation(peer.id).local_unit_data
         assert unit_data["nb-server-id"] == self.machine.dbs["nb"].server_id
         assert unit_data["sb-server-id"] == self.machine.dbs["sb"].server_id
-        assert "ovn-ovsdb-server-nb.service" in self.machine.actions("release")
-        assert "ovn-ovsdb-server-sb.service" in self.machine.actions("release")
+        assert "ovn-ovsdb-server-nb.service" in self.machine.actions("unmask-and-start")
+        assert "ovn-ovsdb-server-sb.service" in self.machine.actions("unmask-and-start")
 
     def test_given_non_leader_with_cluster_ids_when_reconcile_then_joins_through_members_not_itself(self):
         ca, ca_key = new_ca()

@@ -8,7 +8,7 @@ import logging
 import pytest
 from ops import testing
 
-from charmed_ovn import ovsdb_cluster, paths
+from charmed_ovn import daemons, paths
 
 from .fake_machine import (
     ADDRESS,
@@ -29,8 +29,8 @@ from .fake_machine import (
 LOCAL = 3
 UNIT = f"{APP}/{LOCAL}"
 DROP_INS = ["ovn-ovsdb-server-nb.service", "ovn-ovsdb-server-sb.service", "ovn-northd.service"]
-# What retiring does, in order: hold the package's four units, back up, then remove.
-RETIRE = ["hold"] * 4 + ["back-up"] + ["remove-database"] * 2 + ["remove-drop-in"] * 3 + ["remove-wrappers"]
+# What retiring does, in order: stop and mask the package's four units, back up, then remove.
+RETIRE = ["stop-and-mask"] * 4 + ["back-up"] + ["remove-database"] * 2 + ["remove-drop-in"] * 3 + ["remove-wrappers"]
 
 
 def done(machine) -> list[str]:
@@ -78,7 +78,7 @@ class TestCharmScaleDown:
 
         assert done(self.machine) == ["leave", "leave", *RETIRE]
         assert self.machine.actions("leave") == ["nb", "sb"]
-        assert self.machine.masked == {f"{unit}.service" for unit in ovsdb_cluster.PACKAGE_UNITS}
+        assert self.machine.masked == {f"{unit}.service" for unit in daemons.PACKAGE_UNITS}
         assert self.machine.active == set()
         assert self.machine.drop_ins == {}
         assert self.machine.actions("remove-wrappers") == [str(self.files.root)]
@@ -137,7 +137,7 @@ class TestCharmScaleDown:
 
         assert self.machine.log == []
         assert not any(db.initialised for db in self.machine.dbs.values())
-        assert self.machine.masked == {f"{unit}.service" for unit in ovsdb_cluster.PACKAGE_UNITS}
+        assert self.machine.masked == {f"{unit}.service" for unit in daemons.PACKAGE_UNITS}
 
     def test_given_leave_not_confirmed_when_this_unit_departs_then_still_retires_and_warns_to_kick(
         self, caplog
@@ -178,7 +178,7 @@ class TestCharmScaleDown:
         nb_remotes, sb_remotes, _ = self.machine.wrappers[-1]
         assert nb_remotes == f"ssl:{ADDRESS}:6641,ssl:{PEER_ADDRESSES[1]}:6641"
         assert sb_remotes == f"ssl:{ADDRESS}:6642,ssl:{PEER_ADDRESSES[1]}:6642"
-        assert self.machine.actions("leave") == self.machine.actions("hold") == []
+        assert self.machine.actions("leave") == self.machine.actions("stop-and-mask") == []
         assert not self.files.retired_marker.exists()
 
     def test_given_peer_departed_without_leaving_when_it_departs_then_warns_to_kick_and_still_reconciles(

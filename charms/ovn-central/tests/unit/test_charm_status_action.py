@@ -9,6 +9,7 @@ import pytest
 from ops import testing
 
 from charmed_ovn import paths, pki
+from charmed_ovn.files import write_file
 
 from .fake_machine import (
     ADDRESS,
@@ -43,9 +44,9 @@ def install_certificates() -> None:
     """The CA and this unit's service certificates where the charm keeps them, valid now."""
     ca, ca_key = new_ca()
     files = paths.charm_files(APP)
-    pki.write_file(files.ca_cert, str(ca), mode=0o644)
+    write_file(files.ca_cert, str(ca), mode=0o644)
     for service, pem in issue_local_certificates(ca, ca_key).items():
-        pki.write_file(files.certificate(service), pem, mode=0o644)
+        write_file(files.certificate(service), pem, mode=0o644)
 
 
 class TestCharmStatusAction:

@@ -8,24 +8,17 @@ and the charm as `ovn_chassis_charm` (see `fake_machine.py`), whatever pytest's 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-CHARM_DIR = HERE.parents[1]
-REPO = CHARM_DIR.parents[1]
+from tests.charm_unit import collector, machine_guard, register_package, state_dir  # noqa: F401 (fixtures)
+
 PACKAGE = "ovn_chassis_unit_tests"
-
-sys.path[:0] = [str(CHARM_DIR / "src"), str(REPO / "lib"), str(REPO)]
-
-from tests.charm_unit import collector, machine_guard, register_package, state_dir  # noqa: E402, F401
-
-register_package(PACKAGE, HERE, __doc__)
+register_package(PACKAGE, Path(__file__).resolve().parent, __doc__)
 pytest_pycollect_makemodule = collector(PACKAGE)
 
-from ovn_chassis_unit_tests.fake_machine import (  # noqa: E402
+from ovn_chassis_unit_tests.fake_machine import (  # noqa: E402  # pyright: ignore[reportMissingImports] (registered above)
     HOSTNAME,
     FakeMachine,
 )

@@ -1,17 +1,18 @@
 """An in-memory ovn-chassis machine behind the lib's adapter functions, and state builders.
 
 The charm reaches the machine only through a few functions of `charmed_ovn` (services, chassis,
-clients). `FakeMachine` replaces exactly those, keeps the machine's state (packages, systemd
-units, the local Open_vSwitch table) and records what the charm did, so tests assert on outcomes.
-The lib's own `chassis.apply_settings` runs against `FakeOpenvSwitch`. Certificates are real,
-issued through the tls-certificates library's databags.
+dpu, clients, ovsdb_client). `FakeMachine` replaces exactly those, keeps the machine's state
+(packages, systemd units, the local Open_vSwitch table, ovn-controller's registration in the
+Southbound) and records what the charm did, so tests assert on outcomes. The lib's own
+`chassis.apply_settings` runs against `FakeOpenvSwitch`; files go to the test's state directory.
+Certificates are real, issued through the tls-certificates library's databags.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,13 +20,11 @@ import pytest
 from charmlibs.interfaces.tls_certificates import Certificate, CertificateSigningRequest
 from ops import testing
 
-from charmed_ovn import chassis, clients, dpu, paths, pki, services
-from tests.charm_unit import load_charm_module
+from charmed_ovn import chassis, clients, dpu, ovsdb_client, paths, pki
+from tests.charm_unit import FakeServices, load_charm_module
 
 CHARM_SRC = Path(__file__).resolve().parents[2] / "src" / "charm.py"
 CHARM_MODULE = "ovn_chassis_charm"
-
-
 
 charm = load_charm_module(CHARM_MODULE, CHARM_SRC)
 OVNChassisCharm = charm.OVNChassisCharm
@@ -92,46 +91,52 @@ class FakeOpenvSwitch:
         self.writes.append(("delete_bridge", name))
 
 
-class FakeMachine:
+class FakeSouthbound:
+    """The Southbound database as `ovsdb_client.Southbound` shows it, answering from the machine."""
+
+    def __init__(self, machine: FakeMachine, remotes: str, certificate: ovsdb_client.ClientCertificate | None):
+        self._machine = machine
+        self._remotes = remotes
+        self._certificate = certificate
+
+    def chassis_registered(self, name: str) -> bool:
+        self._machine.registration_queries.append((name, self._remotes, self._certificate))
+        return self._machine.registered
+
+    def close(self) -> None:
+        self._machine.southbound_closed += 1
+
+
+class FakeMachine(FakeServices):
     """What the adapters would do to a real machine, kept in memory and recorded."""
 
     def __init__(self) -> None:
-        self.installed: set[str] = set()
-        self.active: set[str] = set()
-        self.disabled: set[str] = set()
-        self.sources: list[str] = []
-        self.log: list[tuple[str, str]] = []  # (action, subject) in the order they happened
+        super().__init__()
         self.ovs = FakeOpenvSwitch()
         self.kernel_module = True
-        self.card_serial: str | None = None
+        self.card_serial: str | dpu.DPUError | None = None  # an error: detection fails with it
         self.addresses = ["127.0.0.1", ADDRESS, "10.99.1.7"]
         self.connected = True
         self.registered = True
-        self.registration_queries: list[tuple[str, str, Path]] = []
+        self.registers_while_waited_for = False  # ovn-controller registers a moment after its hook
+        self.registration_waits = 0
+        self.registration_queries: list[tuple[str, str, ovsdb_client.ClientCertificate | None]] = []
+        self.southbound_connections = 0
+        self.southbound_closed = 0
         self.wrappers: tuple[str, str, Path] | None = None
-        self.wrapper_writes = 0
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        for name in (
-            "configure_source",
-            "install_packages",
-            "is_installed",
-            "is_active",
-            "start",
-            "stop_and_disable",
-        ):
-            monkeypatch.setattr(services, name, getattr(self, name))
+        super().install(monkeypatch)
         monkeypatch.setattr(chassis, "open_vswitch", self.open_vswitch)
         monkeypatch.setattr(chassis, "kernel_has_openvswitch", lambda: self.kernel_module)
-        monkeypatch.setattr(dpu, "detect_card_serial", lambda: self.card_serial)
+        monkeypatch.setattr(dpu, "detect_card_serial", self.detect_card_serial)
         monkeypatch.setattr(chassis, "local_addresses", lambda: list(self.addresses))
         monkeypatch.setattr(chassis, "controller_connected", lambda: self.connected)
-        monkeypatch.setattr(chassis, "chassis_registered", self.chassis_registered)
+        monkeypatch.setattr(chassis, "wait_until_registered", self.wait_until_registered)
+        monkeypatch.setattr(chassis, "exit_controller", self.exit_controller)
+        monkeypatch.setattr(ovsdb_client, "Southbound", self.southbound)
         monkeypatch.setattr(clients, "install_wrappers", self.install_wrappers)
         monkeypatch.setattr(clients, "remove_wrappers", self.remove_wrappers)
-
-    def actions(self, action: str) -> list[str]:
-        return [subject for done, subject in self.log if done == action]
 
     def running_chassis(self) -> FakeMachine:
         """A configured chassis (as after earlier hooks)."""
@@ -140,52 +145,42 @@ class FakeMachine:
         self.wrappers = (NB, SB, paths.charm_files(APP).root)
         return self
 
-    # --- services ---
-
-    def configure_source(self, source: str) -> bool:
-        self.sources.append(source)
-        return False
-
-    def install_packages(self, packages: list[str]) -> None:
-        """As apt: only the missing packages are installed."""
-        for package in packages:
-            if package not in self.installed:
-                self.installed.add(package)
-                self.log.append(("install", package))
-
-    def is_installed(self, package: str) -> bool:
-        return package in self.installed
-
-    def is_active(self, unit: str) -> bool:
-        return unit in self.active
-
-    def start(self, unit: str) -> None:
-        if unit not in self.active:
-            self.active.add(unit)
-            self.log.append(("start", unit))
-
-    def stop_and_disable(self, unit: str) -> None:
-        self.active.discard(unit)
-        self.disabled.add(unit)
-        self.log.append(("stop-and-disable", unit))
-
     # --- chassis ---
+
+    def detect_card_serial(self) -> str | None:
+        if isinstance(self.card_serial, dpu.DPUError):
+            raise self.card_serial
+        return self.card_serial
 
     @contextmanager
     def open_vswitch(self, timeout: float = 10) -> Iterator[FakeOpenvSwitch]:
         assert OVS_UNIT in self.active, "connected to the Open_vSwitch database while OVS is stopped"
         yield self.ovs
 
-    def chassis_registered(self, system_id: str, sb_remotes: str, files: paths.CharmFiles) -> bool:
-        self.registration_queries.append((system_id, sb_remotes, files.root))
-        return self.registered
+    def southbound(
+        self, remotes: str, certificate: ovsdb_client.ClientCertificate | None = None, timeout: float = 10
+    ) -> FakeSouthbound:
+        self.southbound_connections += 1
+        return FakeSouthbound(self, remotes, certificate)
+
+    def wait_until_registered(self, is_registered: Callable[[], bool], timeout: float = 60, interval: float = 1) -> bool:
+        self.registration_waits += 1
+        if self.registers_while_waited_for:
+            self.connected = self.registered = True
+        return is_registered()
+
+    def exit_controller(self) -> None:
+        """As ovn-controller's `exit`: its Chassis record goes, then the process."""
+        assert CONTROLLER_UNIT in self.active, "asked a stopped ovn-controller to exit"
+        self.registered = False
+        self.active.discard(CONTROLLER_UNIT)
+        self.log.append(("exit", chassis.CONTROLLER_UNIT))
 
     # --- clients ---
 
     def install_wrappers(self, nb_remotes: str, sb_remotes: str, files: paths.CharmFiles) -> bool:
         changed = self.wrappers != (nb_remotes, sb_remotes, files.root)
         self.wrappers = (nb_remotes, sb_remotes, files.root)
-        self.wrapper_writes += 1
         return changed
 
     def remove_wrappers(self, files: paths.CharmFiles) -> None:
@@ -222,9 +217,10 @@ def certificates_relation() -> testing.Relation:
     return testing.Relation("certificates", remote_app_name="ovn-central", remote_units_data={0: {}})
 
 
-def relation(state: testing.State, endpoint: str) -> testing.RelationBase:
-    """The one relation of `state` on `endpoint`."""
+def relation(state: testing.State, endpoint: str) -> testing.Relation:
+    """The one relation of `state` on `endpoint` (both of the charm's are regular relations)."""
     [found] = [relation for relation in state.relations if relation.endpoint == endpoint]
+    assert isinstance(found, testing.Relation)
     return found
 
 
@@ -266,3 +262,17 @@ def with_assigned_certificates(
     )
     others = {r for r in asked.relations if r.endpoint != "certificates"}
     return dataclasses.replace(asked, relations={*others, answered})
+
+
+def configured_state(
+    ctx: testing.Context,
+    relations: set[testing.RelationBase] | None = None,
+    config: dict[str, str | bool] | None = None,
+    ca: tuple[Certificate, str] | None = None,
+) -> testing.State:
+    """A unit with `relations` (by default to ovn-central's leader and to a certificates
+    provider) whose provider signed its certificates with `ca` (by default a new CA)."""
+    if relations is None:
+        relations = {ovsdb_relation(), certificates_relation()}
+    state = testing.State(relations=relations, networks=networks(), config=config or {})
+    return with_assigned_certificates(ctx, state, *(ca or pki.generate_ca()))

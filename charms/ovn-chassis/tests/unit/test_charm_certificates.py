@@ -47,7 +47,7 @@ class TestCharmCertificates:
         out = self.ctx.run(self.ctx.on.relation_created(relation(self.state, "certificates")), self.state)
 
         csrs = [CertificateSigningRequest.from_string(pem) for pem in requested_csrs(out)]
-        assert sorted(csr.organizational_unit for csr in csrs) == sorted(pki.CHASSIS_SERVICES)
+        assert sorted(str(csr.organizational_unit) for csr in csrs) == sorted(pki.CHASSIS_SERVICES)
         for csr in csrs:
             assert csr.common_name == HOSTNAME
             assert csr.sans_dns == {HOSTNAME}

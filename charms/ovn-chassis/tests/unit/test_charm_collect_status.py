@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from ops import testing
 
-from charmed_ovn import paths, pki
+from charmed_ovn import ovsdb_client, paths
 
 from .fake_machine import (
     APP,
@@ -13,9 +13,9 @@ from .fake_machine import (
     SB,
     OVNChassisCharm,
     certificates_relation,
+    configured_state,
     networks,
     ovsdb_relation,
-    with_assigned_certificates,
 )
 
 
@@ -24,11 +24,6 @@ class TestCharmCollectStatus:
     def context(self, machine):
         self.ctx = testing.Context(OVNChassisCharm)
         self.machine = machine
-
-    def configured_state(self) -> testing.State:
-        ca, ca_key = pki.generate_ca()
-        state = testing.State(relations={ovsdb_relation(), certificates_relation()}, networks=networks())
-        return with_assigned_certificates(self.ctx, state, ca, ca_key)
 
     def test_given_invalid_ovn_source_when_config_changed_then_blocked_with_the_reason(self):
         out = self.ctx.run(self.ctx.on.config_changed(), testing.State(config={"ovn-source": "deb nowhere"}))
@@ -84,7 +79,7 @@ class TestCharmCollectStatus:
     def test_given_controller_not_connected_when_reconcile_then_waiting_for_the_connection(self):
         self.machine.connected = False
 
-        out = self.ctx.run(self.ctx.on.update_status(), self.configured_state())
+        out = self.ctx.run(self.ctx.on.update_status(), configured_state(self.ctx))
 
         assert out.unit_status == testing.WaitingStatus(
             "ovn-controller is not connected to the Southbound database"
@@ -93,15 +88,16 @@ class TestCharmCollectStatus:
     def test_given_chassis_not_in_southbound_when_reconcile_then_waiting_for_registration(self):
         self.machine.registered = False
 
-        out = self.ctx.run(self.ctx.on.update_status(), self.configured_state())
+        out = self.ctx.run(self.ctx.on.update_status(), configured_state(self.ctx))
 
         assert out.unit_status == testing.WaitingStatus(
             "waiting for the chassis to appear in the Southbound database"
         )
-        assert self.machine.registration_queries[-1] == (HOSTNAME, SB, paths.charm_files(APP).root)
+        certificate = ovsdb_client.ClientCertificate.of(paths.charm_files(APP))
+        assert self.machine.registration_queries[-1] == (HOSTNAME, SB, certificate)
 
     def test_given_registered_chassis_with_kernel_datapath_when_reconcile_then_active(self):
-        out = self.ctx.run(self.ctx.on.update_status(), self.configured_state())
+        out = self.ctx.run(self.ctx.on.update_status(), configured_state(self.ctx))
 
         assert out.unit_status == testing.ActiveStatus(f"chassis {HOSTNAME} registered")
 
@@ -110,7 +106,7 @@ class TestCharmCollectStatus:
     ):
         self.machine.kernel_module = False
 
-        out = self.ctx.run(self.ctx.on.update_status(), self.configured_state())
+        out = self.ctx.run(self.ctx.on.update_status(), configured_state(self.ctx))
 
         assert out.unit_status == testing.ActiveStatus(
             f"chassis {HOSTNAME} registered (userspace datapath: the kernel has no openvswitch module)"

@@ -17,10 +17,8 @@ from .fake_machine import (
     NB,
     SB,
     OVNChassisCharm,
-    certificates_relation,
-    networks,
+    configured_state,
     ovsdb_relation,
-    with_assigned_certificates,
 )
 
 
@@ -30,10 +28,8 @@ class TestCharmConfigure:
         self.ctx = testing.Context(OVNChassisCharm)
         self.machine = machine
         self.files = paths.charm_files(APP)
-        ca, ca_key = pki.generate_ca()
-        self.ca = ca
-        state = testing.State(relations={ovsdb_relation(), certificates_relation()}, networks=networks())
-        self.state = with_assigned_certificates(self.ctx, state, ca, ca_key)
+        self.ca, ca_key = pki.generate_ca()
+        self.state = configured_state(self.ctx, ca=(self.ca, ca_key))
 
     def test_given_endpoints_and_certificates_when_certificates_arrive_then_ovs_gets_tls_files(self):
         assert self.machine.ovs.writes == []

@@ -5,16 +5,13 @@ from __future__ import annotations
 import pytest
 from ops import testing
 
-from charmed_ovn import pki
-
 from .fake_machine import (
     NB,
     SB,
     OVNChassisCharm,
     certificates_relation,
-    networks,
+    configured_state,
     ovsdb_relation,
-    with_assigned_certificates,
 )
 
 
@@ -23,11 +20,9 @@ class TestCharmEndpoints:
     def context(self, machine):
         self.ctx = testing.Context(OVNChassisCharm)
         self.machine = machine
-        self.ca, self.ca_key = pki.generate_ca()
 
     def configure(self, ovsdb: testing.Relation) -> testing.State:
-        state = testing.State(relations={ovsdb, certificates_relation()}, networks=networks())
-        state = with_assigned_certificates(self.ctx, state, self.ca, self.ca_key)
+        state = configured_state(self.ctx, {ovsdb, certificates_relation()})
         return self.ctx.run(self.ctx.on.update_status(), state)
 
     def test_given_app_connection_strings_and_unit_addresses_when_reconcile_then_app_strings_used(self):

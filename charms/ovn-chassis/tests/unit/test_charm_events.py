@@ -5,17 +5,14 @@ from __future__ import annotations
 import pytest
 from ops import testing
 
-from charmed_ovn import pki
-
 from .fake_machine import (
     HOSTNAME,
     SB,
     OVNChassisCharm,
     certificates_relation,
-    networks,
+    configured_state,
     ovsdb_relation,
     relation,
-    with_assigned_certificates,
 )
 
 EVENTS = {
@@ -43,10 +40,8 @@ class TestCharmEvents:
     def context(self, machine):
         self.ctx = testing.Context(OVNChassisCharm)
         self.machine = machine
-        ca, ca_key = pki.generate_ca()
         ovsdb = ovsdb_relation(units={0: {"bound-address": "10.0.0.10"}, 1: {"bound-address": "10.0.0.11"}})
-        state = testing.State(relations={ovsdb, certificates_relation()}, networks=networks())
-        self.state = with_assigned_certificates(self.ctx, state, ca, ca_key)
+        self.state = configured_state(self.ctx, {ovsdb, certificates_relation()})
 
     @pytest.mark.parametrize("event", EVENTS)
     def test_given_endpoints_and_certificates_when_observed_event_then_chassis_configured(self, event):

@@ -4,20 +4,16 @@ bridge-mappings, and DPU detection; invalid values block with their reason and c
 from __future__ import annotations
 
 import dataclasses
-import subprocess
 
 import pytest
 from ops import testing
 
-from charmed_ovn import chassis, dpu, pki
+from charmed_ovn import chassis, dpu
 
 from .fake_machine import (
     OVNChassisCharm,
     certificates_relation,
-    charm,
-    networks,
-    ovsdb_relation,
-    with_assigned_certificates,
+    configured_state,
 )
 
 
@@ -26,12 +22,9 @@ class TestCharmOptions:
     def context(self, machine):
         self.ctx = testing.Context(OVNChassisCharm)
         self.machine = machine
-        self.ca, self.ca_key = pki.generate_ca()
 
     def configured(self, relations=None, **config) -> testing.State:
-        relations = relations if relations is not None else {ovsdb_relation(), certificates_relation()}
-        state = testing.State(relations=relations, networks=networks(), config=config)
-        return with_assigned_certificates(self.ctx, state, self.ca, self.ca_key)
+        return configured_state(self.ctx, relations, config)
 
     @pytest.mark.parametrize(
         ("value", "message"),
@@ -102,11 +95,8 @@ class TestCharmOptions:
 
         assert self.machine.ovs.ids["ovn-cms-options"] == "card-serial-number=MT2113X00123"
 
-    def test_given_dpu_detection_fails_when_config_changed_then_blocked_with_the_error(self, monkeypatch):
-        def broken() -> str:
-            raise dpu.DPUError("devlink port show failed: permission denied")
-
-        monkeypatch.setattr(dpu, "detect_card_serial", broken)
+    def test_given_dpu_detection_fails_when_config_changed_then_blocked_with_the_error(self):
+        self.machine.card_serial = dpu.DPUError("devlink port show failed: permission denied")
 
         out = self.ctx.run(self.ctx.on.config_changed(), self.configured())
 
@@ -114,8 +104,7 @@ class TestCharmOptions:
             "DPU detection failed: devlink port show failed: permission denied"
         )
 
-    def test_given_charm_settings_when_removed_then_others_settings_stay(self, monkeypatch):
-        monkeypatch.setattr(charm.subprocess, "run", lambda argv, **_: subprocess.CompletedProcess(argv, 0, "", ""))
+    def test_given_charm_settings_when_removed_then_others_settings_stay(self):
         self.machine.ovs.ids.update({"ovn-bridge-mappings": "theirs:br-theirs", "ovn-cms-options": "foo=bar"})
         state = self.configured(gateway=True, **{"bridge-mappings": "physnet1:br-ex"})
         configured = self.ctx.run(self.ctx.on.config_changed(), state)

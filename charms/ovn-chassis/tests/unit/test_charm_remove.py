@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 from ops import testing
 
 from charmed_ovn import paths, pki
+from charmed_ovn.files import write_file
 
 from .fake_machine import (
     APP,
@@ -16,14 +15,13 @@ from .fake_machine import (
     OVS_UNIT,
     SB,
     OVNChassisCharm,
-    charm,
     networks,
 )
 
 
 class TestCharmRemove:
     @pytest.fixture(autouse=True)
-    def context(self, machine, monkeypatch, state_dir):
+    def context(self, machine, state_dir):
         self.ctx = testing.Context(OVNChassisCharm)
         self.machine = machine.running_chassis()
         self.machine.ovs.ids = {
@@ -42,24 +40,16 @@ class TestCharmRemove:
             str(self.files.ca_cert),
         )
         self.machine.ovs.bridges = {"br-int", "br-ex"}
-        pki.write_file(self.files.private_key(pki.CONTROLLER_SERVICE), "key")
+        write_file(self.files.private_key(pki.CONTROLLER_SERVICE), "key")
         self.other_app = paths.charm_files("ovn-central")
-        pki.write_file(self.other_app.ca_cert, "ca", mode=0o644)
-        self.commands: list[list[str]] = []
-        self.controller_running_at_exit: list[bool] = []
-
-        def run(argv, **kwargs):
-            self.commands.append(list(argv))
-            self.controller_running_at_exit.append(CONTROLLER_UNIT in self.machine.active)
-            return subprocess.CompletedProcess(argv, 0, "", "")
-
-        monkeypatch.setattr(charm.subprocess, "run", run)
+        write_file(self.other_app.ca_cert, "ca", mode=0o644)
 
     def test_given_running_chassis_when_remove_then_controller_asked_to_exit_then_stopped_and_disabled(self):
         self.ctx.run(self.ctx.on.remove(), testing.State(networks=networks()))
 
-        assert self.commands == [["ovn-appctl", "-t", "ovn-controller", "exit"]]
-        assert self.controller_running_at_exit == [True]
+        # The fake's `exit` refuses a stopped ovn-controller: it was asked while running.
+        assert self.machine.log[:2] == [("exit", "ovn-controller"), ("stop-and-disable", CONTROLLER_UNIT)]
+        assert not self.machine.registered
         assert CONTROLLER_UNIT not in self.machine.active
         assert CONTROLLER_UNIT in self.machine.disabled
 
@@ -84,7 +74,7 @@ class TestCharmRemove:
 
         self.ctx.run(self.ctx.on.remove(), testing.State(networks=networks()))
 
-        assert self.commands == []
+        assert self.machine.actions("exit") == []
         assert self.machine.ovs.bridges == {"br-ex"}
 
     def test_given_stopped_open_vswitch_when_remove_then_the_rest_still_cleaned_up(self):

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import ops
-from charmlibs.interfaces.tls_certificates import Certificate
+from charmlibs.interfaces.tls_certificates import Certificate, PrivateKey, ProviderCertificate
 
 from charmed_ovn import pki, securitylog
+from charmed_ovn.interfaces.central_cluster import CentralAppData, CentralCluster
 
 SECRET_LABEL = "ovn-ca"
 USER_CA_WARNING = timedelta(days=30)
@@ -46,6 +47,13 @@ class Authority:
         """An intermediate CA signed by `provider`, which also renews it."""
         return cls(certificate, private_key, auto_renew=True, provider=provider, issuers=tuple(issuers))
 
+    @classmethod
+    def from_assigned(cls, provider: str, assigned: ProviderCertificate, key: PrivateKey) -> Authority:
+        """The intermediate CA the `ca` relation's library assigned, with the certificates
+        above it (each once, without the intermediate itself)."""
+        chain = pki.trust_bundle(str(assigned.certificate), str(assigned.ca), [str(c) for c in assigned.chain])
+        return cls.from_provider(provider, assigned.certificate, str(key), pki.split_certificates(chain))
+
     @property
     def fingerprint(self) -> str:
         return pki.fingerprint(str(self.certificate))
@@ -54,6 +62,12 @@ class Authority:
     def trust_bundle(self) -> str:
         """What units trust: this CA and the certificates above it, up to the root."""
         return "\n".join(pem.strip() for pem in [str(self.certificate), *self.issuers])
+
+    @property
+    def public_part(self) -> dict[str, str]:
+        """The get-ca-certificate result: the CA and what a client outside the model must trust
+        (with an external CA, the chain up to the root too)."""
+        return {"ca-certificate": str(self.certificate), "ca-bundle": self.trust_bundle, "fingerprint": self.fingerprint}
 
 
 def needs_renewal(authority: Authority, now: datetime, renew_before: timedelta) -> bool:
@@ -85,18 +99,29 @@ def rollover_warning(ca_fingerprint: str, installed: list[str]) -> str | None:
     return f"CA rollover: {len(behind)} of {len(installed)} central units still use the previous CA"
 
 
-class AuthorityStore:
-    """Reads and replaces the CA (leader only for changes), and publishes its public part."""
+def ca_warnings(published: CentralAppData, installed: list[str] | None, now: datetime) -> list[str]:
+    """The status warnings about the published CA: an operator's CA close to expiry, and, with
+    `installed` (each unit's CA fingerprint), a rollover in progress."""
+    ca = Certificate.from_string(published.ca_certificate)
+    warnings = [expiry_warning(ca, published.ca_auto_renew is not False, now)]
+    if installed is not None:
+        warnings.append(rollover_warning(pki.fingerprint(str(ca)), installed))
+    return [warning for warning in warnings if warning]
 
-    def __init__(self, charm: ops.CharmBase, peers: ops.Relation):
-        self._charm = charm
-        self._peers = peers
+
+class AuthorityStore:
+    """Reads and replaces the CA (leader only for changes), and publishes its public part in the
+    peer relation's application data."""
+
+    def __init__(self, model: ops.Model, cluster: CentralCluster):
+        self._model = model
+        self._cluster = cluster
         self._current: Authority | None = None
 
     def load(self) -> Authority | None:
         if self._current is None:
             try:
-                content = self._charm.model.get_secret(label=SECRET_LABEL).get_content(refresh=True)
+                content = self._model.get_secret(label=SECRET_LABEL).get_content(refresh=True)
             except ops.SecretNotFoundError:
                 return None
             self._current = Authority(
@@ -119,9 +144,9 @@ class AuthorityStore:
             "issuers": "\n".join(authority.issuers),
         }
         try:
-            self._charm.model.get_secret(label=SECRET_LABEL).set_content(content)
+            self._model.get_secret(label=SECRET_LABEL).set_content(content)
         except ops.SecretNotFoundError:
-            self._charm.app.add_secret(
+            self._model.app.add_secret(
                 content, label=SECRET_LABEL, description="OVN certificate authority (certificate and key)"
             )
         self._current = authority
@@ -129,13 +154,11 @@ class AuthorityStore:
         if previous is not None and previous.fingerprint != authority.fingerprint:
             # both CAs, each certificate once (they may share a root)
             bundle = "\n".join(dict.fromkeys(pki.split_certificates(f"{bundle}\n{previous.trust_bundle}")))
-        self._peers.data[self._charm.app].update(
-            {
-                "ca-certificate": str(authority.certificate),
-                "ca-bundle": bundle,
-                "ca-auto-renew": content["auto-renew"],
-                "ca-provider": content["provider"],
-            }
+        self._cluster.update_app(
+            ca_certificate=str(authority.certificate),
+            ca_bundle=bundle,
+            ca_auto_renew=authority.auto_renew,
+            ca_provider=authority.provider or "",
         )
         securitylog.log_event(
             securitylog.AUTHN, reason, auto_renew=content["auto-renew"], fingerprint=authority.fingerprint
@@ -145,11 +168,10 @@ class AuthorityStore:
         """Keep the public part in the peer data (e.g. after a leadership change)."""
         authority = self.load()
         assert authority is not None
-        data = self._peers.data[self._charm.app]
-        if data.get("ca-certificate") != str(authority.certificate):
-            data.update({"ca-certificate": str(authority.certificate), "ca-bundle": authority.trust_bundle})
-        data["ca-auto-renew"] = "true" if authority.auto_renew else "false"
-        data["ca-provider"] = authority.provider or ""
+        changes: dict[str, object] = {"ca_auto_renew": authority.auto_renew, "ca_provider": authority.provider or ""}
+        if self._cluster.app.ca_certificate != str(authority.certificate):
+            changes.update(ca_certificate=str(authority.certificate), ca_bundle=authority.trust_bundle)
+        self._cluster.update_app(**changes)
 
     def retire_previous(self, installed: list[str]) -> None:
         """Drop the previous CA from the trust bundle once every central unit installed
@@ -157,4 +179,28 @@ class AuthorityStore:
         authority = self.load()
         assert authority is not None
         if installed and all(fingerprint == authority.fingerprint for fingerprint in installed):
-            self._peers.data[self._charm.app]["ca-bundle"] = authority.trust_bundle
+            self._cluster.update_app(ca_bundle=authority.trust_bundle)
+
+    def ensure(
+        self, renew_before: timedelta, now: datetime, provider: str | None = None, provided: Authority | None = None
+    ) -> Authority | None:
+        """The CA, made current: with a `ca` relation to `provider`, the intermediate it
+        `provided` (the current CA keeps signing until it arrives; None before any); else one
+        generated on the first leader and renewed before it expires."""
+        authority = self.load()
+        if provider is not None:
+            if provided is None:
+                return authority  # not answered yet (or renewing)
+            if authority is None or authority.fingerprint != provided.fingerprint:
+                self.replace(provided, "external_ca")
+            else:
+                self.publish()
+            return self.load()
+        if authority is None or authority.provider is not None:
+            # first leader, or the `ca` relation is gone: the charm is the CA again
+            self.replace(Authority.generate(), "ca_generated")
+        elif needs_renewal(authority, now, renew_before):
+            self.replace(Authority.generate(), "ca_renewed")
+        else:
+            self.publish()
+        return self.load()

@@ -1,0 +1,16 @@
+"""Running OVN's command-line tools: the one place the lib starts processes for OVSDB."""
+
+from __future__ import annotations
+
+import subprocess
+
+
+def run(argv: list[str], timeout: float = 30) -> str:
+    """The command's output; CalledProcessError when it fails."""
+    return subprocess.run(argv, capture_output=True, text=True, check=True, timeout=timeout).stdout
+
+
+def query(argv: list[str], timeout: float = 15) -> str | None:
+    """The command's output, or None when it fails (a server that does not answer)."""
+    result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=timeout)
+    return result.stdout if result.returncode == 0 else None

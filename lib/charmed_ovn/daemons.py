@@ -1,0 +1,123 @@
+"""The central daemons' command lines and how they are run: the distribution's systemd units
+with a drop-in each, TLS-only listeners bound to the unit's address, raft over TLS, no schema
+conversion behind the operator's back, ovn-northd connected to every member."""
+
+from __future__ import annotations
+
+import logging
+
+from charmed_ovn import commands, paths, pki, services, waiting
+from charmed_ovn.databases import NB, SB, Database
+from charmed_ovn.interfaces.ovsdb import connection_string, format_address
+
+logger = logging.getLogger(__name__)
+
+NORTHD_UNIT = "ovn-northd"
+CENTRAL_UNIT = "ovn-central"
+# Every unit the ovn-central package would start with default (standalone) settings.
+PACKAGE_UNITS = ["ovn-central", "ovn-ovsdb-server-nb", "ovn-ovsdb-server-sb", "ovn-northd"]
+# How long ovn-northd may take to answer once started (it connects to both databases first).
+NORTHD_START_TIMEOUT_S = 30
+
+# The package's ExecStop omits --ovn-manage-ovsdb=no, so stopping (or restarting) ovn-northd would
+# also stop both database servers.
+NORTHD_STOP_ARGV = [str(paths.OVN_CTL), "stop_northd", "--ovn-manage-ovsdb=no", "--no-monitor"]
+
+
+def server_argv(db: Database, address: str, listen_addresses: list[str], files: paths.CharmFiles) -> list[str]:
+    """The ovsdb-server command line for one clustered database, through ovn-ctl: raft on
+    `address`, a TLS client listener on each of `listen_addresses`."""
+    short = db.short
+    return [
+        str(paths.OVN_CTL),
+        f"run_{short}_ovsdb",
+        f"--db-{short}-cluster-local-addr={format_address(address)}",
+        f"--db-{short}-cluster-local-proto=ssl",
+        f"--db-{short}-cluster-local-port={db.raft_port}",
+        f"--db-{short}-create-insecure-remote=no",
+        f"--db-{short}-use-remote-in-db=no",
+        f"--ovn-{short}-db-ssl-key={files.private_key(db.service)}",
+        f"--ovn-{short}-db-ssl-cert={files.certificate(db.service)}",
+        f"--ovn-{short}-db-ssl-ca-cert={files.ca_cert}",
+        "--db-cluster-schema-upgrade=no",
+        "--",
+        # Listeners are spelled port first: pssl:PORT:IP.
+        *(f"--remote=pssl:{db.client_port}:{format_address(listen)}" for listen in listen_addresses),
+    ]
+
+
+def northd_argv(member_addresses: list[str], files: paths.CharmFiles) -> list[str]:
+    """The ovn-northd command line: it talks to every central member over TLS."""
+    return [
+        str(paths.OVN_CTL),
+        "start_northd",
+        "--ovn-manage-ovsdb=no",
+        "--no-monitor",
+        f"--ovn-northd-nb-db={connection_string(member_addresses, NB.client_port)}",
+        f"--ovn-northd-sb-db={connection_string(member_addresses, SB.client_port)}",
+        f"--ovn-northd-ssl-key={files.private_key(pki.NORTHD_SERVICE)}",
+        f"--ovn-northd-ssl-cert={files.certificate(pki.NORTHD_SERVICE)}",
+        f"--ovn-northd-ssl-ca-cert={files.ca_cert}",
+    ]
+
+
+def parse_northd_status(output: str) -> str | None:
+    """`active`, `standby` or `paused` from `ovn-appctl -t ovn-northd status`."""
+    return output.strip().removeprefix("Status:").strip() or None
+
+
+# --- machine adapters ---------------------------------------------------------------------------
+
+
+def install_masked(packages: list[str]) -> None:
+    """Install the packages with the package's units stopped and masked: they would start
+    standalone databases with default settings. `run_server` and `run_northd` unmask them."""
+    if not all(services.is_installed(package) for package in packages):
+        services.stop_and_mask(PACKAGE_UNITS)
+        services.install_packages(packages)
+
+
+def run_unit(unit: str, changed: bool) -> None:
+    """Start a masked or stopped unit; restart a running one only if its settings changed."""
+    if services.is_masked(unit):
+        services.unmask_and_start([unit])
+    elif not services.is_active(unit):
+        services.start(unit)
+    elif changed:
+        services.restart(unit)
+
+
+def run_server(db: Database, address: str, listen_addresses: list[str], files: paths.CharmFiles) -> None:
+    """Install the server's drop-in and run it (restarted only when the drop-in changed)."""
+    drop_in = services.render_exec_drop_in(server_argv(db, address, listen_addresses, files))
+    run_unit(f"{db.unit}.service", services.write_drop_in(f"{db.unit}.service", drop_in))
+
+
+def run_northd(member_addresses: list[str], files: paths.CharmFiles) -> None:
+    """Install ovn-northd's drop-in and run it; let the package's umbrella unit start everything
+    at boot from now on."""
+    drop_in = services.render_exec_drop_in(northd_argv(member_addresses, files), NORTHD_STOP_ARGV)
+    run_unit(f"{NORTHD_UNIT}.service", services.write_drop_in(f"{NORTHD_UNIT}.service", drop_in))
+    if services.is_masked(f"{CENTRAL_UNIT}.service"):
+        services.unmask_and_start([f"{CENTRAL_UNIT}.service"])
+
+
+def remove_drop_ins() -> None:
+    """Remove the charm's drop-in of every daemon it configured."""
+    for unit in [db.unit for db in (NB, SB)] + [NORTHD_UNIT]:
+        services.remove_drop_in(f"{unit}.service")
+
+
+def northd_state() -> str | None:
+    """`active`, `standby` or `paused`; None when ovn-northd does not answer."""
+    output = commands.query(["ovn-appctl", "-t", NORTHD_UNIT, "status"], timeout=10)
+    return None if output is None else parse_northd_status(output)
+
+
+def wait_for_northd(timeout: float = NORTHD_START_TIMEOUT_S) -> str | None:
+    """ovn-northd's state once it answers (no later event would report it); None when the
+    deadline passes first."""
+    state = waiting.first_answer(northd_state, timeout, interval=0.5)
+    if state is None:
+        logger.info("ovn-northd does not answer yet after %d s", timeout)
+    return state

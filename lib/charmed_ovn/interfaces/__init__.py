@@ -1,0 +1,45 @@
+"""Relation data, typed once: every databag the bundle's charms read or write has a model here.
+
+Each model is read and written through ops' `Relation.load` / `Relation.save` with the wire format
+the interfaces already use: a string is stored as it is (an address, a PEM), anything else as
+JSON (`csrs`, `certificates`, ...), and an empty or absent value removes the key. A value that does
+not match its model raises ValueError (pydantic's ValidationError).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Self
+
+import ops
+from pydantic import BaseModel, ConfigDict
+
+
+def encode(value: object) -> str:
+    """A field's value as relation data: strings raw, nothing (None, empty) removes the key,
+    the rest JSON."""
+    if value is None or value == {} or value == []:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True)
+
+
+def _raw(value: str) -> str:
+    """Values are handed to the model as stored: `Json[...]` fields parse themselves."""
+    return value
+
+
+class Databag(BaseModel):
+    """One databag's fields; Juju's hyphenated keys are the fields' aliases."""
+
+    model_config = ConfigDict(populate_by_name=True, frozen=True, extra="ignore")
+
+    @classmethod
+    def read(cls, relation: ops.Relation, source: ops.Unit | ops.Application) -> Self:
+        """The databag of `source` on `relation`, validated."""
+        return relation.load(cls, source, decoder=_raw)
+
+    def write(self, relation: ops.Relation, destination: ops.Unit | ops.Application) -> None:
+        """Replace this model's keys in the databag of `destination` (other keys stay)."""
+        relation.save(self, destination, encoder=encode)

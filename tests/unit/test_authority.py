@@ -1,0 +1,36 @@
+from datetime import UTC, datetime, timedelta
+
+from charmlibs.interfaces.tls_certificates import (
+    Certificate,
+    CertificateRequestAttributes,
+    KeyAlgorithm,
+    PrivateKey,
+)
+
+from charmed_ovn.authority import Authority, needs_renewal
+
+
+def intermediate(validity: timedelta) -> tuple[Certificate, PrivateKey, Certificate]:
+    """An intermediate CA signed by a provider's root, as the `ca` relation brings it."""
+    root_key = PrivateKey.generate(key_size=384, key_algorithm=KeyAlgorithm.ECDSA)
+    root = Certificate.generate_self_signed_ca(
+        CertificateRequestAttributes(common_name="Vault Root CA", is_ca=True), root_key, timedelta(days=3650)
+    )
+    key = PrivateKey.generate(key_size=384, key_algorithm=KeyAlgorithm.ECDSA)
+    csr = CertificateRequestAttributes(common_name="ovn-central OVN CA", is_ca=True).generate_csr(key)
+    return Certificate.generate(csr=csr, ca=root, ca_private_key=root_key, validity=validity, is_ca=True), key, root
+
+
+class TestProviderCARenewal:
+    """The provider renews its intermediate (the library asks again before it expires): the
+    charm never replaces it with a CA of its own, however close to expiry it is."""
+
+    def test_given_provider_ca_near_expiry_when_needs_renewal_then_false(self):
+        certificate, key, root = intermediate(timedelta(days=1))
+        now = datetime.now(UTC)
+        provider = Authority.from_provider("vault", certificate, str(key), [str(root)])
+        generated = Authority(certificate, str(key), auto_renew=True)
+
+        assert not needs_renewal(provider, now, timedelta(days=30))
+        assert not needs_renewal(provider, now + timedelta(days=2), timedelta(days=30))  # even expired
+        assert needs_renewal(generated, now, timedelta(days=30))  # the same certificate, made here

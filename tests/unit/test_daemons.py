@@ -1,0 +1,111 @@
+from pathlib import Path
+
+import pytest
+
+from charmed_ovn import daemons, paths
+from charmed_ovn.databases import NB, SB
+
+FILES = paths.CharmFiles(Path("/var/lib/charmed-ovn/ovn-central"))
+
+
+def test_server_argv_runs_the_nb_database_through_ovn_ctl():
+    argv = daemons.server_argv(NB, "10.0.0.1", ["10.0.0.1"], FILES)
+    assert argv[:2] == ["/usr/share/ovn/scripts/ovn-ctl", "run_nb_ovsdb"]
+
+
+def test_server_argv_binds_raft_to_the_local_address_over_ssl_on_6643():
+    argv = daemons.server_argv(NB, "10.0.0.1", ["10.0.0.1"], FILES)
+    assert "--db-nb-cluster-local-addr=10.0.0.1" in argv
+    assert "--db-nb-cluster-local-proto=ssl" in argv
+    assert "--db-nb-cluster-local-port=6643" in argv
+
+
+def test_server_argv_sb_uses_raft_port_6644():
+    argv = daemons.server_argv(SB, "10.0.0.1", ["10.0.0.1"], FILES)
+    assert argv[1] == "run_sb_ovsdb"
+    assert "--db-sb-cluster-local-port=6644" in argv
+    assert "--db-sb-cluster-local-proto=ssl" in argv
+
+
+def test_server_argv_brackets_an_ipv6_local_address():
+    argv = daemons.server_argv(NB, "fd00::1", ["fd00::1"], FILES)
+    assert "--db-nb-cluster-local-addr=[fd00::1]" in argv
+
+
+def test_server_argv_creates_no_insecure_remote():
+    argv = daemons.server_argv(NB, "10.0.0.1", ["10.0.0.1"], FILES)
+    assert "--db-nb-create-insecure-remote=no" in argv
+    assert "--db-nb-create-insecure-remote=yes" not in argv
+    assert not any("ptcp:" in arg or "tcp:" in arg for arg in argv)
+
+
+def test_server_argv_ignores_remotes_configured_in_the_database():
+    assert "--db-nb-use-remote-in-db=no" in daemons.server_argv(NB, "10.0.0.1", ["10.0.0.1"], FILES)
+
+
+def test_server_argv_turns_schema_upgrade_off():
+    assert "--db-cluster-schema-upgrade=no" in daemons.server_argv(NB, "10.0.0.1", ["10.0.0.1"], FILES)
+
+
+def test_server_argv_uses_the_databases_certificate_files():
+    argv = daemons.server_argv(SB, "10.0.0.1", ["10.0.0.1"], FILES)
+    assert "--ovn-sb-db-ssl-key=/var/lib/charmed-ovn/ovn-central/pki/ovnsb-privkey.pem" in argv
+    assert "--ovn-sb-db-ssl-cert=/var/lib/charmed-ovn/ovn-central/pki/ovnsb-cert.pem" in argv
+    assert "--ovn-sb-db-ssl-ca-cert=/var/lib/charmed-ovn/ovn-central/pki/cacert.pem" in argv
+
+
+@pytest.mark.parametrize(
+    ("db", "address", "listener"),
+    [
+        (NB, "10.0.0.1", "--remote=pssl:6641:10.0.0.1"),
+        (SB, "10.0.0.1", "--remote=pssl:6642:10.0.0.1"),
+        (NB, "fd00::1", "--remote=pssl:6641:[fd00::1]"),
+    ],
+    ids=["nb-ipv4", "sb-ipv4", "nb-ipv6"],
+)
+def test_server_argv_ends_with_the_ssl_client_listener_after_a_double_dash(db, address, listener):
+    # ovsdb-server's passive syntax is pssl:PORT[:IP]
+    argv = daemons.server_argv(db, address, [address], FILES)
+    assert argv[-2:] == ["--", listener]
+
+
+def test_northd_argv_starts_northd_without_managing_the_databases():
+    argv = daemons.northd_argv(["10.0.0.1"], FILES)
+    assert argv[:2] == ["/usr/share/ovn/scripts/ovn-ctl", "start_northd"]
+    assert "--ovn-manage-ovsdb=no" in argv
+
+
+def test_northd_argv_reaches_every_member_on_6641_and_6642():
+    argv = daemons.northd_argv(["10.0.0.3", "10.0.0.1", "10.0.0.2"], FILES)
+    assert "--ovn-northd-nb-db=ssl:10.0.0.1:6641,ssl:10.0.0.2:6641,ssl:10.0.0.3:6641" in argv
+    assert "--ovn-northd-sb-db=ssl:10.0.0.1:6642,ssl:10.0.0.2:6642,ssl:10.0.0.3:6642" in argv
+
+
+def test_northd_argv_uses_the_northd_certificate_files():
+    argv = daemons.northd_argv(["10.0.0.1"], FILES)
+    assert "--ovn-northd-ssl-key=/var/lib/charmed-ovn/ovn-central/pki/ovn-northd-privkey.pem" in argv
+    assert "--ovn-northd-ssl-cert=/var/lib/charmed-ovn/ovn-central/pki/ovn-northd-cert.pem" in argv
+    assert "--ovn-northd-ssl-ca-cert=/var/lib/charmed-ovn/ovn-central/pki/cacert.pem" in argv
+
+
+def test_northd_argv_has_no_insecure_remote():
+    argv = daemons.northd_argv(["10.0.0.1", "fd00::1"], FILES)
+    assert not any("tcp:" in arg or "unix:" in arg for arg in argv)
+
+
+
+def test_northd_stop_leaves_the_database_servers_running():
+    # ovn-ctl stop_northd stops both ovsdb-servers unless told they are not its to manage.
+    assert "--ovn-manage-ovsdb=no" in daemons.NORTHD_STOP_ARGV
+    assert daemons.NORTHD_STOP_ARGV[1] == "stop_northd"
+
+
+def test_server_argv_listens_on_every_client_address_and_runs_raft_on_its_own():
+    argv = daemons.server_argv(SB, "10.0.0.1", ["10.1.0.1", "10.2.0.1"], FILES)
+    assert "--db-sb-cluster-local-addr=10.0.0.1" in argv
+    assert argv[argv.index("--") + 1 :] == ["--remote=pssl:6642:10.1.0.1", "--remote=pssl:6642:10.2.0.1"]
+
+
+@pytest.mark.parametrize(("output", "state"), [("Status: active\n", "active"), ("Status: standby\n", "standby"), ("", None)])
+def test_parse_northd_status(output, state):
+    assert daemons.parse_northd_status(output) == state
