@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +16,16 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "lib"))
 BUNDLE = REPO / "bundles" / "bundle.yaml"
 DEPLOY_TIMEOUT_S = 1200
+# Juju's default. Nothing may converge only because update-status runs soon; a developer may
+# shorten it (to Juju's minimum, 1m) with OVN_LAB_UPDATE_STATUS_INTERVAL to see a stall sooner.
+UPDATE_STATUS_INTERVAL = os.environ.get("OVN_LAB_UPDATE_STATUS_INTERVAL", "5m")
+
+
+def model_name(default: str) -> str:
+    """The lab model a test module calls `default`, unless OVN_LAB_MODELS renames it
+    (`certs=mine,scale=other`): runs beside other people's models on one host keep apart."""
+    renames = dict(item.split("=", 1) for item in os.environ.get("OVN_LAB_MODELS", "").split(",") if item)
+    return renames.get(default, default)
 
 
 @dataclass
@@ -68,19 +79,44 @@ def lab_leftovers(model: str) -> list[str]:
     return leftovers
 
 
+# Checks that cannot run on this host (e.g. no CPython 3.12 for the packed charms' venv) are
+# skipped with this property, and the run's summary lists them: a check that did not happen is
+# never silent.
+NOT_RUN_HERE = "not run on this host"
+
+
+def not_run_here(request: pytest.FixtureRequest, reason: str) -> None:
+    """Skip the test, and have the run's summary say that this check did not happen."""
+    request.node.user_properties.append((NOT_RUN_HERE, reason))
+    pytest.skip(reason)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    not_run = [
+        f"NOT RUN {report.nodeid}: {reason}"
+        for report in terminalreporter.stats.get("skipped", [])
+        for key, reason in getattr(report, "user_properties", [])
+        if key == NOT_RUN_HERE
+    ]
+    if not_run:
+        terminalreporter.section("checks that could not run on this host", sep="!", yellow=True, bold=True)
+        for line in not_run:
+            terminalreporter.line(line, yellow=True)
+
+
 @pytest.fixture(scope="module")
 def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """The bundle deployed in the lab for one test module (its MODEL), every unit active;
     destroyed, and checked to leave nothing behind, when the module is done. A module may
     derive its own bundle from the shipped one with `make_bundle(shipped, directory)`."""
-    model = request.module.MODEL
+    model = model_name(request.module.MODEL)
     lab = Lab(model)
     bundle = BUNDLE
     if make_bundle := getattr(request.module, "make_bundle", None):
         bundle = make_bundle(BUNDLE, tmp_path_factory.mktemp(model))
     lab.run("destroy", check=False)
     try:
-        lab.run("deploy", str(bundle))
+        lab.run("deploy", str(bundle), "--config", f"update-status-hook-interval={UPDATE_STATUS_INTERVAL}")
         lab.run("wait", "--timeout", str(DEPLOY_TIMEOUT_S), timeout=DEPLOY_TIMEOUT_S + 60)
         yield lab
     finally:

@@ -13,7 +13,7 @@ import subprocess
 import pytest
 from tenacity import retry, retry_if_result, stop_after_delay, wait_fixed
 
-from charmed_ovn import ovsdb_cluster
+from charmed_ovn import databases, raft
 from tests.functional.conftest import Lab, assert_vms_ping
 from tests.lab import machines, paths, vms
 from tests.lab.model import open_model
@@ -44,16 +44,16 @@ def test_every_unit_is_active(lab: Lab):
     state = model_state(lab)
     statuses = {unit: spec["status"]["name"] for unit, spec in state["units"].items()}
     assert statuses == {unit: "active" for unit in statuses} and len(statuses) == 6
-    assert "juju-ft-0" in lab.run("status").stdout
+    assert f"juju-{lab.model}-0" in lab.run("status").stdout
 
 
-@pytest.mark.parametrize(("database", "raft_port"), [(ovsdb_cluster.NB, 6643), (ovsdb_cluster.SB, 6644)])
-def test_raft_cluster_has_three_tls_members(lab: Lab, database: ovsdb_cluster.Database, raft_port: int):
+@pytest.mark.parametrize(("database", "raft_port"), [(databases.NB, 6643), (databases.SB, 6644)])
+def test_raft_cluster_has_three_tls_members(lab: Lab, database: databases.Database, raft_port: int):
     state = model_state(lab)
     output = lab.exec(
         "ovn-central/0", "ovn-appctl", "-t", str(database.control_socket), "cluster/status", database.name
     ).stdout
-    status = ovsdb_cluster.parse_cluster_status(output)
+    status = raft.parse_cluster_status(output)
     expected = {f"ssl:{address}:{raft_port}" for address in central_addresses(state)}
     assert set(status.servers.values()) == expected
     assert status.status == "cluster member"
@@ -244,7 +244,7 @@ def test_gateway_and_bridge_mappings_reach_ovs_and_the_southbound(lab: Lab):
     bridge = lab.exec("ovn-chassis/0", "ovs-vsctl", "get", "Bridge", "br-provider", "datapath_type",
                       "external_ids:charmed-ovn-managed").stdout.split()
     assert bridge == ["netdev", '"true"']
-    sb = lab.exec("ovn-central/0", "ovn-sbctl", "--bare", "--columns=other_config", "find", "Chassis", "name=juju-ft-0").stdout
+    sb = lab.exec("ovn-central/0", "ovn-sbctl", "--bare", "--columns=other_config", "find", "Chassis", f"name=juju-{lab.model}-0").stdout
     assert "enable-chassis-as-gw" in sb
     lab.run("config", "ovn-chassis", "gateway=false", "bridge-mappings=")
     lab.run("wait", "--timeout", "300", timeout=360)
@@ -277,9 +277,9 @@ def test_a_rebooted_machine_comes_back_into_the_cluster(lab: Lab):
     lab.run("restart-machine", "1")
     lab.run("wait", "--timeout", "600", timeout=660)
     state = model_state(lab)
-    status = ovsdb_cluster.parse_cluster_status(
-        lab.exec("ovn-central/1", "ovn-appctl", "-t", str(ovsdb_cluster.SB.control_socket), "cluster/status",
-                 ovsdb_cluster.SB.name).stdout
+    status = raft.parse_cluster_status(
+        lab.exec("ovn-central/1", "ovn-appctl", "-t", str(databases.SB.control_socket), "cluster/status",
+                 databases.SB.name).stdout
     )
     assert status.status == "cluster member" and len(status.servers) == 3
     assert lab.exec("ovn-chassis/1", "ovn-appctl", "-t", "ovn-controller", "connection-status").stdout.strip() == "connected"

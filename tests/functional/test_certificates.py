@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 from tenacity import retry, retry_if_result, stop_after_delay, wait_fixed
 
-from charmed_ovn import ovsdb_cluster, pki
+from charmed_ovn import databases, pki, raft
 from tests.functional.conftest import Lab
 from tests.lab import machines, vms
 from tests.lab.model import open_model
@@ -43,8 +43,9 @@ def inventory(lab: Lab, unit: str) -> dict:
 
 
 def units(lab: Lab) -> list[str]:
+    """Every unit whose machine runs (the units of a dead machine answer nothing)."""
     with open_model(lab.model) as model:
-        return sorted(model.units)
+        return sorted(unit for unit, spec in model.units.items() if model.machine_running(spec["machine"]))
 
 
 def address(lab: Lab, unit: str) -> str:
@@ -152,8 +153,8 @@ def test_reissue_ovnnb_changes_that_certificate_only_and_the_cluster_stays_healt
         assert after[service]["fingerprint"] == before[service]["fingerprint"]
     # ovsdb-server applies changed files at its next main-loop pass (no restart): within seconds.
     assert serves(lab, "ovn-central/1", 6641, after["ovnnb"]["fingerprint"])
-    status = ovsdb_cluster.parse_cluster_status(
-        lab.exec("ovn-central/1", "ovn-appctl", "-t", str(ovsdb_cluster.NB.control_socket), "cluster/status", "OVN_Northbound").stdout
+    status = raft.parse_cluster_status(
+        lab.exec("ovn-central/1", "ovn-appctl", "-t", str(databases.NB.control_socket), "cluster/status", "OVN_Northbound").stdout
     )
     assert status.status == "cluster member" and len(status.servers) == 3
 
@@ -323,3 +324,83 @@ def test_certificates_are_renewed_when_the_clock_passes_expiry_minus_renewal_day
     now = datetime.now(UTC)
     assert all(cert.not_valid_before_utc <= now for cert in leaf_certificates(lab).values())
     assert vms_ping("cv1", "172.16.1.2")
+
+
+# --- the leader's machine dies (issue 8, acceptance 3); the last tests of the module --------
+
+def central_leader(lab: Lab) -> tuple[str, str]:
+    """The ovn-central leader and its machine."""
+    with open_model(lab.model) as model:
+        leader = model.apps["ovn-central"]["leader"]
+        return leader, model.units[leader]["machine"]
+
+
+def machine_of(lab: Lab, unit: str) -> str:
+    with open_model(lab.model) as model:
+        return model.units[unit]["machine"]
+
+
+def assert_raft_quorum(lab: Lab, unit: str) -> None:
+    """Both clusters have a leader as `unit` sees them, and a write through them succeeds."""
+    for db in databases.DATABASES:
+        status = raft.parse_cluster_status(
+            lab.exec(unit, "ovn-appctl", "-t", str(db.control_socket), "cluster/status", db.name).stdout
+        )
+        assert status.status == "cluster member" and status.leader, (unit, db.name, status)
+    lab.exec(unit, "ovn-nbctl", "--wait=sb", "--may-exist", "ls-add", "failover-quorum")
+
+
+def test_killing_the_central_leaders_machine_moves_leadership_and_keeps_the_ca(lab: Lab):
+    old_leader, dead_machine = central_leader(lab)
+    survivors = [unit for unit in CENTRALS if machine_of(lab, unit) != dead_machine]
+    chassis = [unit for unit in units(lab) if unit.startswith("ovn-chassis/") and machine_of(lab, unit) != dead_machine]
+    lab.run("vm-add", "fo1", "--chassis", chassis[0], "--switch", "failover", "--ip", "172.16.2.1/24")
+    lab.run("vm-add", "fo2", "--chassis", chassis[1], "--switch", "failover", "--ip", "172.16.2.2/24")
+    assert vms_ping("fo1", "172.16.2.2")
+    fingerprint = inventory(lab, survivors[0])["ca"]["fingerprint"]
+
+    lab.run("kill-machine", dead_machine)
+    assert central_leader(lab)[0] == old_leader  # the lease has not run out yet
+    assert vms_ping("fo1", "172.16.2.2")
+    lab.run("wait", "--timeout", "600", timeout=660)  # returns once another unit leads
+
+    new_leader, _ = central_leader(lab)
+    assert new_leader in survivors
+    assert "*" in next(line for line in lab.run("status").stdout.splitlines() if line.startswith(new_leader))
+    code, output = run_action(lab, "ovn-central/leader", "get-ca-certificate")
+    assert code == 0, output
+    assert pki.fingerprint(output["results"]["ca-certificate"]) == fingerprint
+    for unit in survivors:
+        assert_raft_quorum(lab, unit)
+    assert vms_ping("fo1", "172.16.2.2")
+
+    lab.run("add-unit", "ovn-chassis")  # a new machine: its certificate comes from the new leader
+    lab.run("wait", "--timeout", "600", timeout=660)
+    newest = max((u for u in units(lab) if u.startswith("ovn-chassis/")), key=lambda u: int(u.split("/")[1]))
+    assert inventory(lab, newest)["ovn-controller"]["issuer_fingerprint"] == fingerprint
+
+    code, output = run_action(lab, "ovn-central/leader", "regenerate-ca")
+    assert code == 0, output
+    lab.run("wait", "--timeout", "600", timeout=660)
+    regenerated = output["results"]["fingerprint"]
+    assert regenerated != fingerprint
+    assert_every_certificate_issued_by(lab, regenerated)
+    for unit in survivors:
+        assert_raft_quorum(lab, unit)
+    assert vms_ping("fo1", "172.16.2.2")
+
+
+def test_the_old_leader_comes_back_as_a_follower_and_catches_up(lab: Lab):
+    new_leader, _ = central_leader(lab)
+    with open_model(lab.model) as model:
+        dead_machine = next(m for m, spec in model.data["machines"].items() if spec["state"] != "started")
+    fingerprint = inventory(lab, new_leader)["ca"]["fingerprint"]
+
+    lab.run("restart-machine", dead_machine)
+    lab.run("wait", "--timeout", "900", timeout=960)
+
+    assert central_leader(lab)[0] == new_leader
+    assert_every_certificate_issued_by(lab, fingerprint)
+    for unit in CENTRALS:
+        assert_raft_quorum(lab, unit)
+    assert vms_ping("fo1", "172.16.2.2")

@@ -55,8 +55,7 @@ def pair() -> Iterator[tuple[Machine, Machine]]:
     finally:
         for name in NAMES:
             _destroy_if_defined(name)
-        if not machines.list_machines():  # other lab models may still use the underlay
-            network.destroy_underlay()
+        machines.release_underlay()  # only if no other lab model uses it
         leftovers = [n for n in network.list_netns() if n.startswith(("ovnlab-labtest", "ovnlab-vm-labtest"))]
         assert leftovers == []
         assert not [p for p in machines._mounts_below(LAB_HOME) if "/labtest-" in p]

@@ -1,7 +1,11 @@
-"""Pack both charms with tools/pack-charms and check what went into the .charm files.
+"""Pack both charms with tools/pack-charms and check what went into the .charm files: the
+Ubuntu 24.04 ones (build/, CPython 3.12 dependencies) and the lab variants (build/lab/, the same
+files with the dependencies built for the lab machines' CPython 3.13).
 
-Slow (about 25 s with warm caches, a minute or two on a fresh machine) and needs root (apt-get,
-a private mount namespace), so it carries the `pack` marker: `pytest -m pack tests/functional`.
+Slow (about 25 s per changed charm, under a second when tools/pack-charms' cache is warm) and
+needs root (apt-get, a private mount namespace), so it carries the `pack` marker:
+`pytest -m pack tests/functional`. Where an interpreter a check needs is missing, the check is
+listed as not run in the run's summary; the lab's deploys run the lab variants in any case.
 """
 
 import json
@@ -15,13 +19,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.functional.conftest import not_run_here
+
 pytestmark = pytest.mark.pack
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "tools" / "pack-charms"
-CHARMS = ("ovn-central", "ovn-chassis")
+CHARMS = ("ovn-central", "ovn-chassis", "ovn-bgp")
 CACHE = Path(os.environ.get("OVN_CHARMS_CACHE", "/var/cache/ovn-charms"))
 CHARMCRAFT = CACHE / "charmcraft-venv" / "bin" / "charmcraft"
+# (Python version, .charm directory) of each variant: Ubuntu 24.04's, and the lab machines'.
+VARIANTS = {"ubuntu": ((3, 12), REPO / "build"), "lab": ((3, 13), REPO / "build" / "lab")}
 # Runtime imports every charm in the bundle relies on.
 RUNTIME_IMPORTS = (
     "import ops, charmed_ovn, cryptography, ovsdbapp, yaml; "
@@ -33,13 +41,15 @@ RUNTIME_IMPORTS = (
 )
 
 
-def _python312() -> str | None:
-    """A CPython 3.12 to stand in for Ubuntu 24.04's /usr/bin/python3, if this host has one."""
-    for candidate in ("/root/.pyenv/versions/3.12.1/bin/python3.12", shutil.which("python3.12")):
+def _python(version: tuple[int, int]) -> str | None:
+    """A CPython of that version to stand in for the target's /usr/bin/python3, if this host has one."""
+    name = f"python{version[0]}.{version[1]}"
+    pyenv = sorted(Path("/root/.pyenv/versions").glob(f"{version[0]}.{version[1]}.*/bin/{name}"))
+    for candidate in (*map(str, pyenv), shutil.which(name)):
         if not candidate or not os.access(candidate, os.X_OK):
             continue
         out = subprocess.run(
-            [candidate, "-c", "import sys; print(sys.version_info[:2] == (3, 12))"],
+            [candidate, "-c", f"import sys; print(sys.version_info[:2] == {version})"],
             capture_output=True,
             text=True,
             check=False,
@@ -66,16 +76,23 @@ def packed() -> dict[str, Path]:
     assert proc.returncode == 0, f"tools/pack-charms exited {proc.returncode}:\n{output[-6000:]}"
     charms = {}
     for name in CHARMS:
-        path = REPO / "build" / f"{name}_amd64.charm"
-        assert path.is_file(), f"{path} missing; output:\n{output[-3000:]}"
-        assert str(path) in proc.stdout, "the script prints the packed paths"
-        charms[name] = path
+        for variant, (_, directory) in VARIANTS.items():
+            path = directory / f"{name}_amd64.charm"
+            assert path.is_file(), f"{path} missing; output:\n{output[-3000:]}"
+            assert str(path) in proc.stdout, "the script prints the packed paths"
+            charms[f"{name}/{variant}"] = path
     return charms
+
+
+def test_packing_again_with_nothing_changed_takes_the_cache(packed: dict[str, Path]):
+    proc = subprocess.run([str(SCRIPT)], cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "cached" in proc.stdout and "packing" not in proc.stderr, proc.stdout + proc.stderr
 
 
 @pytest.mark.parametrize("name", CHARMS)
 def test_charm_contents(packed: dict[str, Path], name: str):
-    with zipfile.ZipFile(packed[name]) as zf:
+    with zipfile.ZipFile(packed[f"{name}/ubuntu"]) as zf:
         names = set(zf.namelist())
         for required in (
             "lib/charmed_ovn/__init__.py",
@@ -103,9 +120,31 @@ def test_charm_contents(packed: dict[str, Path], name: str):
 
 
 @pytest.mark.parametrize("name", CHARMS)
+def test_the_lab_variant_differs_only_by_its_venv_built_for_cpython_313(packed: dict[str, Path], name: str):
+    with zipfile.ZipFile(packed[f"{name}/ubuntu"]) as ubuntu, zipfile.ZipFile(packed[f"{name}/lab"]) as lab:
+        def outside_venv(zf: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
+            return {i.filename: i for i in zf.infolist() if not i.filename.startswith("venv/")}
+
+        theirs, ours = outside_venv(ubuntu), outside_venv(lab)
+        assert sorted(theirs) == sorted(ours)
+        for filename, info in theirs.items():
+            assert lab.read(filename) == ubuntu.read(filename), filename
+            assert ours[filename].external_attr == info.external_attr, f"{filename}: mode differs"
+
+        def distributions(zf: zipfile.ZipFile) -> set[str]:
+            return {n.split("/")[1] for n in zf.namelist() if re.fullmatch(r"venv/[^/]+\.dist-info/METADATA", n)}
+
+        assert distributions(lab) == distributions(ubuntu), "the same dependency versions"
+        compiled = [n for n in lab.namelist() if n.endswith(".so")]
+        assert any(n.endswith(".cpython-313-x86_64-linux-gnu.so") for n in compiled), compiled
+        wrong = [n for n in compiled if re.search(r"\.cpython-3\d+", n) and "cpython-313" not in n]
+        assert not wrong, f"compiled for another Python: {wrong}"
+
+
+@pytest.mark.parametrize("name", CHARMS)
 def test_charmcraft_analyse_has_no_errors(packed: dict[str, Path], name: str):
     proc = subprocess.run(
-        [str(CHARMCRAFT), "analyse", "--format", "json", str(packed[name])],
+        [str(CHARMCRAFT), "analyse", "--format", "json", str(packed[f"{name}/ubuntu"])],
         capture_output=True,
         text=True,
         check=False,
@@ -121,19 +160,24 @@ def test_charmcraft_analyse_has_no_errors(packed: dict[str, Path], name: str):
     assert results["ops-main-call"] == "ok"
 
 
+@pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("name", CHARMS)
-def test_dispatch_runs_on_python_312(packed: dict[str, Path], name: str, tmp_path: Path):
-    """Run the packed dispatch as Juju would on Ubuntu 24.04, with a 3.12 `python3` on PATH.
+def test_dispatch_runs_on_its_python(
+    packed: dict[str, Path], name: str, variant: str, tmp_path: Path, request: pytest.FixtureRequest
+):
+    """Run the packed dispatch as Juju would on the variant's target (Ubuntu 24.04, or a lab
+    machine), with a `python3` of the target's version on PATH.
 
     The entrypoint is swapped for a probe that imports the real charm module (without running
     ops.main, which would act on this host) and the bundle's runtime dependencies, and checks they
     all come from inside the unpacked charm.
     """
-    python = _python312()
+    version, _ = VARIANTS[variant]
+    python = _python(version)
     if python is None:
-        pytest.skip("no CPython 3.12 on this host")
+        not_run_here(request, f"no CPython {version[0]}.{version[1]} on this host to run the {variant} .charm's dispatch")
     charm_dir = tmp_path / "charm"
-    with zipfile.ZipFile(packed[name]) as zf:
+    with zipfile.ZipFile(packed[f"{name}/{variant}"]) as zf:
         zf.extractall(charm_dir)
     for path in ("dispatch", "src/charm.py"):
         (charm_dir / path).chmod(0o755)
@@ -142,7 +186,7 @@ def test_dispatch_runs_on_python_312(packed: dict[str, Path], name: str, tmp_pat
     probe.write_text(
         "#!/usr/bin/env python3\n"
         "import os, sys\n"
-        "assert sys.version_info[:2] == (3, 12), sys.version\n"
+        f"assert sys.version_info[:2] == {version}, sys.version\n"
         f"{RUNTIME_IMPORTS}\n"
         "import _packed_charm\n"
         "root = os.path.realpath(os.environ['JUJU_CHARM_DIR'])\n"
@@ -151,8 +195,8 @@ def test_dispatch_runs_on_python_312(packed: dict[str, Path], name: str, tmp_pat
         "print('probe ok', os.environ['JUJU_DISPATCH_PATH'])\n"
     )
     probe.chmod(0o755)
-    # `python3` on PATH is the 3.12 interpreter without its own site-packages (-S), as on a
-    # fresh Ubuntu 24.04 unit.
+    # `python3` on PATH is the target's interpreter without its own site-packages (-S), as on a
+    # fresh unit.
     bindir = tmp_path / "bin"
     bindir.mkdir()
     (bindir / "python3").write_text(f'#!/bin/sh\nexec {python} -S "$@"\n')

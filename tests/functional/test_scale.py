@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from charmed_ovn import ovsdb_cluster
-from charmed_ovn.ovsdb_cluster import DATABASES, NB, Database
+from charmed_ovn import raft
+from charmed_ovn.databases import DATABASES, NB, SB, Database
+from charmed_ovn.interfaces.ovsdb import connection_string
 from tests.functional import conftest
-from tests.functional.conftest import REPO, Lab, lab_leftovers
+from tests.functional.conftest import REPO, Lab, lab_leftovers, model_name
 from tests.lab import machines
 from tests.lab.model import open_model
 
@@ -56,9 +57,9 @@ def unit_address(state: dict, unit: str) -> str:
     return machine_address(state, state["units"][unit]["machine"])
 
 
-def raft_status(lab: Lab, unit: str, db: Database) -> ovsdb_cluster.ClusterStatus:
+def raft_status(lab: Lab, unit: str, db: Database) -> raft.ClusterStatus:
     output = lab.exec(unit, "ovn-appctl", "-t", str(db.control_socket), "cluster/status", db.name).stdout
-    return ovsdb_cluster.parse_cluster_status(output)
+    return raft.parse_cluster_status(output)
 
 
 def assert_raft_members(lab: Lab, state: dict) -> None:
@@ -74,8 +75,8 @@ def assert_raft_members(lab: Lab, state: dict) -> None:
 
 
 def assert_chassis_use_every_central(lab: Lab, state: dict) -> None:
-    expected = ovsdb_cluster.connection_string(
-        [unit_address(state, unit) for unit in units_of(state, "ovn-central")], ovsdb_cluster.SB.client_port
+    expected = connection_string(
+        [unit_address(state, unit) for unit in units_of(state, "ovn-central")], SB.client_port
     )
     for unit in units_of(state, "ovn-chassis"):
         remote = lab.exec(unit, "ovs-vsctl", "get", "Open_vSwitch", ".", "external_ids:ovn-remote").stdout
@@ -189,7 +190,7 @@ def test_a_dead_central_machine_is_kicked_and_replaced(lab: Lab):
     result = lab.run(
         "run", survivor, "cluster-kick",
         # quoted, as with `juju run`: values are YAML, and an id such as 4302 would be a number
-        f'nb-server-id="{kicked[NB]}"', f'sb-server-id="{kicked[ovsdb_cluster.SB]}"', "i-really-mean-it=true",
+        f'nb-server-id="{kicked[NB]}"', f'sb-server-id="{kicked[SB]}"', "i-really-mean-it=true",
     )
     assert yaml.safe_load(result.stdout)["results"] == {
         f"ovn{db.short}": f"kicked {sid}" for db, sid in kicked.items()
@@ -212,18 +213,18 @@ def test_datapath_only_bundle_registers_its_chassis_with_this_central(lab: Lab, 
     central_ips = sorted(unit_address(state, unit) for unit in units_of(state, "ovn-central"))
     lab.run("offer", "ovn-central:certificates")
     bundle = yaml.safe_load(DATAPATH_ONLY.read_text())
-    bundle["saas"]["ovn-central"]["url"] = f"admin/{MODEL}.ovn-central"
+    bundle["saas"]["ovn-central"]["url"] = f"admin/{lab.model}.ovn-central"
     bundle["applications"]["ovn-chassis"]["options"]["central-ips"] = ",".join(central_ips)
     (tmp_path / "datapath-only.yaml").write_text(yaml.safe_dump(bundle))
-    datapath = Lab(DATAPATH_MODEL)
+    datapath = Lab(model_name(DATAPATH_MODEL))
     datapath.run("destroy", check=False)
     try:
         datapath.run("deploy", str(tmp_path / "datapath-only.yaml"))
-        datapath.run("wait", "--with", MODEL, "--timeout", str(WAIT_TIMEOUT_S), timeout=WAIT_TIMEOUT_S + 60)
+        datapath.run("wait", "--with", lab.model, "--timeout", str(WAIT_TIMEOUT_S), timeout=WAIT_TIMEOUT_S + 60)
 
         shown = lab.exec(units_of(state, "ovn-central")[0], "ovn-sbctl", "show").stdout
         dp_state = model_state(datapath)
-        expected_remote = ovsdb_cluster.connection_string(central_ips, ovsdb_cluster.SB.client_port)
+        expected_remote = connection_string(central_ips, SB.client_port)
         for unit in units_of(dp_state, "ovn-chassis"):
             host = dp_state["machines"][dp_state["units"][unit]["machine"]]["host"]
             assert f"Chassis {host}" in shown or f'Chassis "{host}"' in shown, shown
@@ -234,4 +235,4 @@ def test_datapath_only_bundle_registers_its_chassis_with_this_central(lab: Lab, 
         conftest.assert_vms_ping(datapath, "dp-vm3", "172.16.9.1")
     finally:
         datapath.run("destroy", timeout=300)
-        assert lab_leftovers(DATAPATH_MODEL) == []
+        assert lab_leftovers(datapath.model) == []

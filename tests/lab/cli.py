@@ -6,6 +6,7 @@ import argparse
 import ipaddress
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,11 @@ import yaml
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay
 
 from tests.lab import machines, vms
-from tests.lab.model import LabError, Model, model_dir, models_dir, open_model, vm_mac
+from tests.lab.model import LabError, Model, open_model, vm_mac
 
-UPDATE_STATUS_INTERVAL_S = 3.0
+# How often `wait` looks again while nothing runs: for messages from related models, hook
+# retries, update-status timers and leases, which fire on their own clock, not on ours.
+POLL_INTERVAL_S = 1.0
 
 
 def parse_assignments(items: list[str]) -> dict[str, Any]:
@@ -35,26 +38,32 @@ def parse_assignments(items: list[str]) -> dict[str, Any]:
 
 def cmd_deploy(args: argparse.Namespace) -> int:
     with open_model(args.model, create=True) as model:
+        model.set_model_config(parse_strings(args.config), datetime.now(UTC).timestamp())
         model.deploy(Path(args.bundle).resolve())
         print(f"Deployed {args.bundle} to model {args.model!r}: "
               f"{len(model.data['machines'])} machines, {len(model.units)} units. Run `wait`.")
     return 0
 
 
+def parse_strings(items: list[str]) -> dict[str, str]:
+    """k=v arguments taken as text (model config values are strings, e.g. `5m`)."""
+    return {key: str(value) for key, value in parse_assignments(items).items()}
+
+
 def render_status(model: Model) -> str:
     lines = [f"Model {model.name}", "", f"{'App':<16}{'Units':<7}{'Status':<10}Message"]
     for app, spec in sorted(model.apps.items()):
-        lines.append(f"{app:<16}{len(spec['units']):<7}{spec['status']['name']:<10}{spec['status']['message']}")
+        status = model.application_status(app)
+        lines.append(f"{app:<16}{len(spec['units']):<7}{status['name']:<10}{status['message']}")
     lines += ["", f"{'Unit':<18}{'Workload':<12}{'Machine':<9}{'Address':<13}Message"]
     for unit in sorted(model.units, key=lambda u: (model.app_of(u), model.unit_number(u))):
         spec = model.units[unit]
         machine = model.data["machines"][spec["machine"]]
         leader = "*" if model.apps[model.app_of(unit)]["leader"] == unit else ""
-        workload = spec["status"]["name"] if model.machine_running(spec["machine"]) else "unknown"
-        message = spec["status"]["message"] if model.machine_running(spec["machine"]) else "agent lost"
+        status = model.workload_status(unit)
         queued = f" ({len(spec['queue'])} queued)" if spec["queue"] else ""
         address = machines.load_machine(machine["host"]).addresses.get("lab0", "")
-        lines.append(f"{unit + leader:<18}{workload:<12}{spec['machine']:<9}{address:<13}{message}{queued}")
+        lines.append(f"{unit + leader:<18}{status['name']:<12}{spec['machine']:<9}{address:<13}{status['message']}{queued}")
     lines += ["", f"{'Machine':<9}{'State':<10}{'Address':<13}Host"]
     for machine_id, machine in sorted(model.data["machines"].items(), key=lambda m: int(m[0])):
         address = machines.load_machine(machine["host"]).addresses.get("lab0", "")
@@ -72,20 +81,16 @@ def settle(model_names: list[str], timeout: float, *, active: bool = True) -> bo
     """Run queued hooks until every unit of the models is active and idle, like `juju wait-for`.
     Models related across (saas) settle together: each one's hooks feed the other's.
 
-    When nothing is queued but some unit is not active yet, update-status runs on every unit
-    at a short interval, as Juju's update-status hook would (only sooner). `active=False` only
-    waits until no hook is queued, whatever the units' status.
+    Nothing is run early: update-status fires on each unit's own timer (model config
+    `update-status-hook-interval`), a dead leader's lease expires after `leader-lease-timeout`.
+    `active=False` only waits until no hook is queued, whatever the units' status.
     """
 
     def tick_one(model_name: str) -> str:
         with open_model(model_name) as model:
             if model.run_hooks():
                 return "busy"
-            if model.settled() if active else model.idle():
-                return "settled"
-            if not any(spec["retry_after"] for spec in model.units.values()):
-                model.queue_update_status()
-            return "idle"
+            return "settled" if (model.settled() if active else model.idle()) else "idle"
 
     def tick() -> str:
         outcomes = {tick_one(name) for name in model_names}
@@ -94,7 +99,7 @@ def settle(model_names: list[str], timeout: float, *, active: bool = True) -> bo
         return "settled" if outcomes == {"settled"} else "idle"
 
     def wait_for(state: Any) -> float:
-        return 0.0 if state.outcome.result() == "busy" else UPDATE_STATUS_INTERVAL_S
+        return 0.0 if state.outcome.result() == "busy" else POLL_INTERVAL_S
 
     try:
         for attempt in Retrying(
@@ -119,8 +124,23 @@ def cmd_wait(args: argparse.Namespace) -> int:
             for unit, spec in model.units.items():
                 if spec["error"]:
                     print(f"\n{unit} last error:\n{spec['error']}", file=sys.stderr)
+            if model.idle():
+                print(f"\nnothing is queued: {stalled_units(model)}", file=sys.stderr)
             print(f"\nnot settled after {args.timeout:.0f}s", file=sys.stderr)
     return 0 if ok else 1
+
+
+def stalled_units(model: Model) -> str:
+    """Which units wait for an event that does not come, and when update-status next comes."""
+    now = datetime.now(UTC).timestamp()
+    waiting = []
+    for unit, spec in sorted(model.units.items()):
+        status = model.workload_status(unit)
+        if status["name"] != "active" and model.machine_running(spec["machine"]):
+            due = spec.get("next_update_status")
+            next_run = f"update-status in {due - now:.0f}s" if due else "no update-status timer yet"
+            waiting.append(f"{unit} ({status['name']}: {status['message']}; {next_run})")
+    return "; ".join(waiting) or "no unit waits"
 
 
 def cmd_config(args: argparse.Namespace) -> int:
@@ -131,6 +151,15 @@ def cmd_config(args: argparse.Namespace) -> int:
             print(yaml.safe_dump(model.apps[args.app]["config"], sort_keys=True), end="")
             return 0
         model.set_config(args.app, {k: str(v) for k, v in parse_assignments(args.values).items()})
+    return 0
+
+
+def cmd_model_config(args: argparse.Namespace) -> int:
+    with open_model(args.model) as model:
+        if args.values:
+            model.set_model_config(parse_strings(args.values), datetime.now(UTC).timestamp())
+        else:
+            print(yaml.safe_dump(model.model_config(), sort_keys=True), end="")
     return 0
 
 
@@ -259,15 +288,15 @@ def cmd_grant_secret(args: argparse.Namespace) -> int:
 
 
 def cmd_destroy(args: argparse.Namespace) -> int:
-    if (model_dir(args.model) / "model.json").exists():
-        with open_model(args.model) as model:
-            hosts = {machine["host"] for machine in model.data["machines"].values()}
-            for vm in vms.list_vms():
-                if vms.vm_machine(vm) in hosts:
-                    vms.vm_delete(vm)
-            model.destroy()
-    if not any(models_dir().glob("*/model.json")):
-        machines.destroy_all()
+    """Remove the model's VMs and machines, returning once their processes are gone; the
+    underlay goes with the last machine of any model."""
+    with open_model(args.model, create=True) as model:  # a deploy cut short may have left machines
+        hosts = {machine["host"] for machine in model.data["machines"].values()}
+        for vm in vms.list_vms():
+            if vms.vm_machine(vm) in hosts:
+                vms.vm_delete(vm)
+        model.destroy()
+    machines.release_underlay()
     print(f"destroyed model {args.model!r}")
     return 0
 
@@ -279,7 +308,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("deploy", help="deploy a bundle onto new lab machines")
     p.add_argument("bundle")
+    p.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
+                   help="model config for the new model, as `juju add-model --config`")
     p.set_defaults(func=cmd_deploy)
+    p = sub.add_parser("model-config", help="show or set model config (update-status-hook-interval, leader-lease-timeout)")
+    p.add_argument("values", nargs="*")
+    p.set_defaults(func=cmd_model_config)
     sub.add_parser("status", help="applications, units, machines").set_defaults(func=cmd_status)
     p = sub.add_parser("wait", help="run hooks until every unit is active and idle")
     p.add_argument("--timeout", type=float, default=900)
@@ -351,6 +385,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (LabError, subprocess.TimeoutExpired) as e:
+    except (LabError, machines.MachineError, subprocess.TimeoutExpired) as e:
         print(f"ERROR {e}", file=sys.stderr)
         return 1

@@ -2,8 +2,9 @@
 
 Every machine boots from the same read-only tree through its own overlayfs, so the
 tree must be generic: no hostname, no machine-id, no OVS system-id. Machines have
-no network, so everything the charms install later (apt packages, Python wheels)
-is made available offline here.
+no network, so the apt packages the charms install later are made available offline
+here. No Python package is: the charms bring their own in the .charm's venv/, and the
+lab's agent and hook tools (agent.py, hooktools.py) need only the standard library.
 """
 
 from __future__ import annotations
@@ -14,15 +15,14 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .paths import IMAGES_DIR, MACHINES_DIR, REPO_ROOT, WHEELS_DIR
+from .paths import IMAGES_DIR, MACHINES_DIR
 
 # Bump when the build steps below change in a way the package lists do not show.
-RECIPE_VERSION = "2"
+RECIPE_VERSION = "3"
 SUITE = "trixie"
 IMAGE_PACKAGES = (
     "systemd",
@@ -34,7 +34,6 @@ IMAGE_PACKAGES = (
     "openssl",
     "ca-certificates",
     "python3",
-    "python3-venv",
     "openvswitch-switch",
     "procps",
     "kmod",
@@ -46,19 +45,12 @@ IMAGE_PACKAGES = (
 )
 # Installed by the charms themselves; the image only carries their .debs.
 OFFLINE_PACKAGES = ("ovn-central", "ovn-host", "bird2", "frr")
-# Packages published on PyPI as sdist only; built as (pure Python) wheels on the host.
-SOURCE_ONLY_PACKAGES = ("ovs",)
-TARGET_PYTHON = "3.13"  # trixie's python3
-WHEEL_PLATFORMS = ("manylinux_2_28_x86_64", "manylinux2014_x86_64", "manylinux_2_17_x86_64", "any")
-REQUIREMENTS = REPO_ROOT / "tests" / "lab" / "machine-requirements.txt"
-VENV = "/opt/lab/venv"
-IMPORT_CHECK = (
-    "import ops, ovsdbapp, tenacity, cryptography, yaml; from ops import testing; "
-    "from charmlibs.interfaces import tls_certificates; from charmlibs import apt"
-)
-# Bound for one build step (debootstrap, apt, pip); a normal build takes 1-2 minutes in all.
+# What the agent, the hook tools and a packed charm's ops need from the machine's python3
+# (ops keeps its state in SQLite).
+PYTHON_CHECK = "import sqlite3, zipfile, fcntl, json, argparse, uuid"
+# Bound for one build step (debootstrap, apt); a normal build takes 1-2 minutes in all.
 STEP_TIMEOUT = 1800.0
-# Written last into a finished image or wheel directory.
+# Written last into a finished image.
 COMPLETE_MARKER = ".complete"
 CHROOT_ENV = {
     "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -100,25 +92,9 @@ def ensure_image(log: Log = print) -> Path:
 def recipe_hash() -> str:
     """sha256 (16 hex) over everything that determines the image's content."""
     h = hashlib.sha256()
-    for part in (RECIPE_VERSION, SUITE, *IMAGE_PACKAGES, "|", *OFFLINE_PACKAGES, "|", _wheels_recipe()):
+    for part in (RECIPE_VERSION, SUITE, *IMAGE_PACKAGES, "|", *OFFLINE_PACKAGES):
         h.update(part.encode() + b"\0")
     return h.hexdigest()[:16]
-
-
-def requirement_files(path: Path = REQUIREMENTS) -> list[Path]:
-    """The requirements file and, recursively, every file it includes with -r/-c."""
-    found: list[Path] = []
-    pending = [path.resolve()]
-    while pending:
-        current = pending.pop(0)
-        if current in found:
-            continue
-        found.append(current)
-        for line in current.read_text().splitlines():
-            match = re.match(r"\s*(-r|--requirement|-c|--constraint)[\s=]+(\S+)", line)
-            if match:
-                pending.append((current.parent / match.group(2)).resolve())
-    return found
 
 
 def debian_mirror() -> str:
@@ -139,46 +115,6 @@ def debian_mirror() -> str:
     if not candidates:
         raise RuntimeError("no Debian mirror found in /etc/apt/sources.list{,.d/*.sources}")
     return candidates[0]
-
-
-def ensure_wheels(log: Log = print) -> Path:
-    """Wheels for the image's Python, downloaded with the host's pip (cached)."""
-    final = WHEELS_DIR / hashlib.sha256(_wheels_recipe().encode()).hexdigest()[:16]
-    if (final / COMPLETE_MARKER).exists():
-        return final
-    building = WHEELS_DIR / f".build-{final.name}"
-    _remove_tree(building)
-    building.mkdir(parents=True)
-    for package in SOURCE_ONLY_PACKAGES:
-        log(f"image: building a wheel for {package} (sdist only on PyPI)")
-        _run([*_host_pip(), "wheel", "--no-deps", "--no-binary", package, "-w", str(building), package])
-    log(f"image: downloading wheels for Python {TARGET_PYTHON}")
-    platforms = [arg for platform in WHEEL_PLATFORMS for arg in ("--platform", platform)]
-    _run(
-        [
-            *_host_pip(),
-            "download",
-            "-d",
-            str(building),
-            "--only-binary=:all:",
-            "--python-version",
-            TARGET_PYTHON,
-            "--implementation",
-            "cp",
-            *platforms,
-            "--find-links",
-            str(building),
-            "-r",
-            str(REQUIREMENTS),
-        ]
-    )
-    (building / COMPLETE_MARKER).touch()
-    _remove_tree(final)
-    building.rename(final)
-    for old in WHEELS_DIR.iterdir():
-        if old != final:
-            _remove_tree(old)
-    return final
 
 
 # --- building -------------------------------------------------------------------------
@@ -202,7 +138,7 @@ def _build_image(digest: str, log: Log) -> None:
         ]
     )
     _download_offline_packages(root, log)
-    _install_python_venv(root, ensure_wheels(log), log)
+    _chroot(root, ["python3", "-c", PYTHON_CHECK])
     _apply_machine_wide_settings(root)
     _check_archive_cache_is_kept(root)
     (building / COMPLETE_MARKER).write_text(digest + "\n")
@@ -226,35 +162,6 @@ def _download_offline_packages(root: Path, log: Log) -> None:
         build_conf.unlink()
         resolv.write_text("")  # machines have no DNS; an empty file makes lookups fail fast
     (root / "etc/apt/apt.conf.d/99lab-offline").write_text(APT_OFFLINE_CONF)
-
-
-def _install_python_venv(root: Path, wheels: Path, log: Log) -> None:
-    log(f"image: creating {VENV} from {len(list(wheels.glob('*.whl')))} wheels")
-    staging = root / "tmp/lab-build"
-    _remove_tree(staging)
-    shutil.copytree(wheels, staging / "wheels")
-    for requirements in requirement_files():
-        target = staging / "req" / requirements.relative_to(REPO_ROOT)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(requirements, target)
-    inside = Path("/tmp/lab-build")
-    try:
-        _chroot(root, ["python3", "-m", "venv", VENV])
-        _chroot(
-            root,
-            [
-                f"{VENV}/bin/pip",
-                "install",
-                "--no-index",
-                "--find-links",
-                str(inside / "wheels"),
-                "-r",
-                str(inside / "req" / REQUIREMENTS.relative_to(REPO_ROOT)),
-            ],
-        )
-        _chroot(root, [f"{VENV}/bin/python", "-c", IMPORT_CHECK])
-    finally:
-        _remove_tree(staging)
 
 
 def _apply_machine_wide_settings(root: Path) -> None:
@@ -303,21 +210,6 @@ def _remove_unused_images(keep: Path, log: Log) -> None:
 
 
 # --- helpers ----------------------------------------------------------------------------
-
-
-def _wheels_recipe() -> str:
-    contents = [path.read_text() for path in requirement_files()]
-    return "\n".join([RECIPE_VERSION, TARGET_PYTHON, *WHEEL_PLATFORMS, *SOURCE_ONLY_PACKAGES, *contents])
-
-
-def _host_pip() -> list[str]:
-    probe = [sys.executable, "-m", "pip", "--version"]
-    if subprocess.run(probe, check=False, capture_output=True, timeout=60).returncode == 0:
-        return [sys.executable, "-m", "pip"]
-    pip = shutil.which("pip3") or shutil.which("pip")
-    if pip is None:
-        raise RuntimeError("the host has no pip to download the machines' wheels")
-    return [pip]
 
 
 def _chroot(root: Path, argv: list[str]) -> None:

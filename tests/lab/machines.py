@@ -13,6 +13,7 @@ started it.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -20,7 +21,8 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -202,9 +204,12 @@ def create_machine(name: str, index: int) -> Machine:
     machine.rootfs = str(ensure_image())
     for sub in ("upper", "work", "root"):
         (machine.directory / sub).mkdir(parents=True, exist_ok=True)
-    _save(machine)  # from here on, destroy_machine/destroy_all can clean up a failed create
-    network.ensure_underlay()
-    _ensure_machine_network(machine)
+    with _underlay_lock():
+        # The record counts as a user of the underlay (release_underlay keeps it); from here
+        # on destroy_machine/destroy_all can also clean up a failed create.
+        _save(machine)
+        network.ensure_underlay()
+        _ensure_machine_network(machine)
     _ensure_overlay(machine)
     _provision(machine)
     _boot(machine)
@@ -247,19 +252,24 @@ def kill_machine(m: Machine) -> None:
 def start_machine(m: Machine) -> None:
     """Boot a defined machine again with its state (upper dir); returns once it is ready."""
     if m._live_init_pid() is None:
-        network.ensure_underlay()
-        _ensure_machine_network(m)
+        with _underlay_lock():
+            network.ensure_underlay()
+            _ensure_machine_network(m)
         _ensure_overlay(m)
         _boot(m)
     _wait_until_ready(m)
 
 
 def destroy_machine(m: Machine) -> None:
-    """Stop (bounded), then remove the machine's VMs, mounts, namespace, links and files."""
+    """Stop (bounded) and wait until every process of the machine has exited, then remove its
+    VMs, mounts, namespace, links and files."""
     from . import vms  # vms imports this module
 
+    nspawn = (m.nspawn_pid, m.nspawn_started)  # stop_machine forgets them
+    pid_namespace = _pid_namespace(m._live_init_pid())
     try:
         stop_machine(m, timeout=KILL_TIMEOUT)
+        _wait_until_exited(m.name, nspawn, pid_namespace)
     finally:
         for vm in vms.list_vms():
             if vms.vm_machine(vm) == m.name:
@@ -294,7 +304,7 @@ def destroy_all() -> None:
     for name in network.list_netns():
         if name != network.UNDERLAY_NETNS:
             attempt(f"netns {name}", lambda n=name: network.delete_netns(n))
-    attempt("underlay", network.destroy_underlay)
+    attempt("underlay", release_underlay)
     for directory in _cgroup_dirs(""):
         attempt(f"cgroup {directory}", lambda d=directory: _remove_cgroup(d))
     for directory in MACHINES_DIR.iterdir() if MACHINES_DIR.exists() else []:
@@ -302,6 +312,23 @@ def destroy_all() -> None:
     left = _leftovers()
     if errors or left:
         raise MachineError("destroy_all left things behind: " + "; ".join(errors + left))
+
+
+def release_underlay() -> None:
+    """Remove the underlay if no machine of any model uses it any more. Machines are created
+    and destroyed by concurrent processes (two models at once): the lock orders this check
+    against create_machine's record and underlay."""
+    with _underlay_lock():
+        if not list_machines():
+            network.destroy_underlay()
+
+
+@contextmanager
+def _underlay_lock() -> Iterator[None]:
+    LAB_HOME.mkdir(parents=True, exist_ok=True)
+    with (LAB_HOME / "underlay.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 # --- network and provisioning -------------------------------------------------------------
@@ -578,6 +605,42 @@ def _forget_processes(m: Machine) -> None:
     m.nspawn_pid = m.nspawn_started = m.init_pid = m.init_started = None
     if m.directory.exists():
         _save(m)
+
+
+def _pid_namespace(pid: int | None) -> str | None:
+    if pid is None:
+        return None
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return None
+
+
+def _machine_processes(nspawn: tuple[int | None, int | None], pid_namespace: str | None) -> list[int]:
+    """Live processes of a machine: its nspawn and whatever still runs in its pid namespace."""
+    found = [nspawn[0]] if nspawn[0] is not None and _is_alive(*nspawn) else []
+    if pid_namespace is not None:
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit() and _start_time(int(entry.name)) is not None:
+                try:
+                    if os.readlink(entry / "ns/pid") == pid_namespace:
+                        found.append(int(entry.name))
+                except OSError:
+                    continue  # exited meanwhile
+    return found
+
+
+def _wait_until_exited(name: str, nspawn: tuple[int | None, int | None], pid_namespace: str | None) -> None:
+    """Kill what is left of a machine and return once all of it has exited."""
+    for attempt in Retrying(
+        stop=stop_after_delay(KILL_TIMEOUT), wait=wait_fixed(POLL_INTERVAL), reraise=True
+    ):
+        with attempt:
+            left = _machine_processes(nspawn, pid_namespace)
+            for pid in left:
+                _signal(pid, signal.SIGKILL)
+            if left:
+                raise MachineError(f"machine {name}: processes {left} survive SIGKILL")
 
 
 def _signal(pid: int | None, signum: int) -> None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import random
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -24,16 +26,28 @@ from typing import Any
 
 import yaml
 
-from tests.lab import machines, network, paths
+from tests.lab import action_params, charm_archive, machines, network, paths
 
 JUJU_VERSION = "3.6.0"
-AGENT_PYTHON = "/opt/lab/venv/bin/python"
+AGENT_PYTHON = "/usr/bin/python3"  # the machine's own: the charms bring their dependencies
 AGENT_DIR = "/var/lib/juju/lab"
 HOOK_TIMEOUT_S = 900
 # Spaces the lab offers to bundle `bindings:`, and the machine network each one is.
 SPACES = {"alpha": "lab0", "underlay": "lab1"}
 SPACE_BRIDGES = {"lab0": "br-phy", "lab1": "br-data"}
 DEFAULT_SPACE = "alpha"
+# Model config the lab knows, with its defaults. update-status-hook-interval is Juju's (same
+# default and bounds); leader-lease-timeout is the lab's: Juju's leader holds a 60 s lease that
+# its agent renews every 30 s, so another unit leads 30-60 s after the leader's machine died;
+# the lab takes the worst case.
+MODEL_CONFIG_DEFAULTS = {"update-status-hook-interval": "5m", "leader-lease-timeout": "60s"}
+UPDATE_STATUS_BOUNDS_S = (60.0, 3600.0)
+# Juju 3 spreads update-status: each wait is the interval +/- 20 %.
+UPDATE_STATUS_JITTER = 0.2
+# Workload status severities, as Juju derives an application's status from its units'.
+STATUS_SEVERITY = {"error": 100, "blocked": 90, "maintenance": 80, "waiting": 70, "active": 60, "terminated": 50, "unknown": 40}
+GO_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+GO_DURATION_UNITS_S = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 class LabError(RuntimeError):
@@ -59,28 +73,29 @@ def open_model(name: str, *, create: bool = False) -> Iterator[Model]:
         fcntl.flock(lock, fcntl.LOCK_EX)
         model = Model.load(name)
         try:
+            model.catch_up(datetime.now(UTC).timestamp())
             yield model
         finally:
             if model.data is not None:
                 model.save()
 
 
-def charm_metadata(charm_dir: Path) -> dict[str, Any]:
-    return yaml.safe_load((charm_dir / "charmcraft.yaml").read_text())
+def charm_metadata(charm: Path) -> dict[str, Any]:
+    """The deployed .charm's metadata.yaml, with its config.yaml under `config` and its
+    actions.yaml under `actions`."""
+    try:
+        return charm_archive.metadata(charm)
+    except charm_archive.CharmError as error:
+        raise LabError(str(error)) from None
 
 
 def resolve_charm(bundle_dir: Path, charm: str) -> Path:
-    """The charm source for a bundle's `charm:` entry.
-
-    A packed `.charm` file is deployed from the source it is packed from (charms/<name>), because
-    the lab's machines run Debian's Python, not Ubuntu's the .charm's venv is built for.
-    """
-    path = (bundle_dir / charm).resolve()
-    if path.suffix == ".charm":
-        path = paths.REPO_ROOT / "charms" / path.name.split("_")[0]
-    if not (path / "charmcraft.yaml").exists():
-        raise LabError(f"charm {charm!r}: no charm source at {path}")
-    return path
+    """The .charm to deploy for a bundle's `charm:` entry (a source directory or a packed file):
+    the lab variant tools/pack-charms builds, as the lab stores it (charm_archive.py)."""
+    try:
+        return charm_archive.resolve(bundle_dir, charm)
+    except charm_archive.CharmError as error:
+        raise LabError(str(error)) from None
 
 
 def coerce_option(options: dict[str, Any], key: str, value: Any) -> Any:
@@ -112,8 +127,53 @@ def endpoints_of(meta: dict[str, Any]) -> dict[str, dict[str, str]]:
     return result
 
 
+def parse_duration(text: str) -> float:
+    """Seconds in a Go duration (`5m`, `1m30s`, `90s`), as Juju's model config takes it."""
+    if text == "0":
+        return 0.0
+    if not re.fullmatch(f"(?:{GO_DURATION_PART.pattern})+", text):
+        raise LabError(f'time: invalid duration "{text}"')
+    return sum(float(number) * GO_DURATION_UNITS_S[unit] for number, unit in GO_DURATION_PART.findall(text))
+
+
+def checked_model_config(key: str, value: str) -> str:
+    """A model config value, refused with Juju's message where Juju refuses it."""
+    if key not in MODEL_CONFIG_DEFAULTS:
+        raise LabError(f"unknown model config key {key!r}; the lab has {', '.join(sorted(MODEL_CONFIG_DEFAULTS))}")
+    seconds = parse_duration(value)
+    if key == "update-status-hook-interval":
+        low, high = UPDATE_STATUS_BOUNDS_S
+        if seconds < low:
+            raise LabError(f"update status hook frequency {value} cannot be less than 1m")
+        if seconds > high:
+            raise LabError(f"update status hook frequency {value} cannot be greater than 60m")
+    return value
+
+
+def new_application(charm_dir: str, config: dict[str, Any], bindings: dict[str, str]) -> dict[str, Any]:
+    return {
+        "charm_dir": charm_dir,
+        "config": config,
+        "bindings": bindings,
+        "leader": None,
+        "leader_term": 0,  # bumped at each change of leader, as Juju's leadership version
+        "next_unit": 0,
+        "units": [],
+        "status": {"name": "unknown", "message": ""},
+    }
+
+
+def derived_status(statuses: list[dict[str, str]]) -> dict[str, str]:
+    """Juju's application status when the leader set none: the first most severe unit status."""
+    result = {"name": "unknown", "message": ""}
+    for status in statuses:
+        if STATUS_SEVERITY.get(status["name"], 0) > STATUS_SEVERITY[result["name"]]:
+            result = status
+    return result
+
+
 class Model:
-    """One lab model. Mutating methods only queue hooks; `tick` runs them."""
+    """One lab model. Mutating methods only queue hooks; `run_hooks` runs them."""
 
     def __init__(self, name: str, data: dict[str, Any]):
         self.name = name
@@ -126,6 +186,10 @@ class Model:
         path = model_dir(name) / "model.json"
         if path.exists():
             return cls(name, json.loads(path.read_text()))
+        return cls.new(name)
+
+    @classmethod
+    def new(cls, name: str) -> Model:
         return cls(
             name,
             {
@@ -138,6 +202,7 @@ class Model:
                 "next_relation_id": 0,
                 "next_event": 0,
                 "clock_offset_s": 0,
+                "config": {},
             },
         )
 
@@ -199,15 +264,7 @@ class Model:
             unknown = set(bindings.values()) - set(SPACES)
             if unknown:
                 raise LabError(f"{app}: unknown space(s) {sorted(unknown)}; the lab has {sorted(SPACES)}")
-            self.apps[app] = {
-                "charm_dir": str(charm_dir),
-                "config": config,
-                "bindings": bindings,
-                "leader": None,
-                "next_unit": 0,
-                "units": [],
-                "status": {"name": "unknown", "message": ""},
-            }
+            self.apps[app] = new_application(str(charm_dir), config, bindings)
             peers = meta.get("peers") or {}
             for endpoint, peer_spec in peers.items():
                 self._new_relation([(app, endpoint)], peer_spec["interface"], peer=True)
@@ -225,8 +282,6 @@ class Model:
         host = f"juju-{self.name}-{machine_id}"
         index = allocate_index(host)
         machines.create_machine(host, index)
-        machine = machines.load_machine(host)
-        machine.write_file(f"{AGENT_DIR}/agent.py", (Path(__file__).parent / "agent.py").read_text())
         self.data["machines"][machine_id] = {"host": host, "index": index, "state": "started"}
         return machine_id
 
@@ -236,6 +291,16 @@ class Model:
             raise LabError(f"{app} is a remote application: add units in model {spec['remote']['model']}")
         if machine_id is None or machine_id not in self.data["machines"]:
             machine_id = self.add_machine(machine_id)
+        unit = self.admit_unit(app, machine_id)
+        self._install_charm(unit)
+        return unit
+
+    def admit_unit(self, app: str, machine_id: str) -> str:
+        """Record a new unit of `app` on a machine and queue its hooks in Juju's order: install,
+        relation-created for every relation its application is in (peers too), leader-elected or
+        leader-settings-changed, config-changed, start, and only then relation-joined/changed
+        with each remote unit, both ways."""
+        spec = self.apps[app]
         unit = f"{app}/{spec['next_unit']}"
         spec["next_unit"] += 1
         spec["units"].append(unit)
@@ -243,41 +308,41 @@ class Model:
             "machine": machine_id,
             "queue": [],
             "status": {"name": "waiting", "message": "agent initialising"},
-            "stored_states": [],
-            "deferred": [],
             "opened_ports": [],
             "workload_version": "",
             "error": None,
             "retry_after": None,
             "failures": 0,
+            "next_update_status": None,  # the timer starts once the unit has started
+            "leader_term_seen": None,
         }
-        self._install_charm(unit)
+        relations = [rid for rid, relation in self.data["relations"].items() if app in [a for a, _ in relation["endpoints"]]]
         self._queue(unit, {"kind": "install"})
-        for rid, relation in self.data["relations"].items():
-            if relation["peer"] and relation["endpoints"][0][0] == app:
-                self._enter_relation(unit, rid)
+        for rid in relations:
+            self._create_membership(unit, rid)
         if spec["leader"] is None:
             spec["leader"] = unit
-            self._queue(unit, {"kind": "leader_elected"})
+            spec["leader_term"] += 1
+        self._queue_leadership_hook(unit)
         self._queue(unit, {"kind": "config_changed"})
         self._queue(unit, {"kind": "start"})
-        for rid, relation in self.data["relations"].items():
-            if not relation["peer"] and app in [a for a, _ in relation["endpoints"]]:
-                self._enter_relation(unit, rid)
+        for rid in relations:
+            self._join_members(unit, rid)
         return unit
 
     def _install_charm(self, unit: str) -> None:
-        """Unpack the charm on the unit's machine, as the Juju agent does."""
-        app = self.app_of(unit)
-        source = Path(self.apps[app]["charm_dir"])
-        target = self.charm_dir(unit)
+        """Install the agent and its hook tools on the unit's machine, and unpack the
+        application's .charm into the unit's charm directory, as the Juju agent does."""
         machine = self.machine_of(unit)
-        files = [(source / "charmcraft.yaml", "charmcraft.yaml")]
-        files += [(f, f"src/{f.relative_to(source / 'src')}") for f in (source / "src").rglob("*.py")]
-        shared = paths.REPO_ROOT / "lib"
-        files += [(f, f"lib/{f.relative_to(shared)}") for f in (shared / "charmed_ovn").rglob("*.py")]
-        for path, relative in files:
-            machine.write_file(f"{target}/{relative}", path.read_text())
+        for program in ("agent.py", "hooktools.py"):
+            machine.write_file(f"{AGENT_DIR}/{program}", (Path(__file__).parent / program).read_text(), mode=0o755)
+        charm = Path(self.apps[self.app_of(unit)]["charm_dir"])
+        archive = f"{AGENT_DIR}/charms/{unit.replace('/', '-')}.charm"
+        machine.write_file(archive, charm.read_bytes())
+        unpack = machine.run([AGENT_PYTHON, f"{AGENT_DIR}/agent.py", "unpack", archive, self.charm_dir(unit)])
+        machine.run(["rm", "-f", archive])
+        if unpack.returncode != 0:
+            raise LabError(f"{unit}: unpacking {charm.name} failed:\n{unpack.stdout}{unpack.stderr}")
 
     def charm_dir(self, unit: str) -> str:
         return f"/var/lib/juju/agents/unit-{unit.replace('/', '-')}/charm"
@@ -295,7 +360,8 @@ class Model:
         for app in (app_a, app_b):
             for unit in self.apps[app]["units"]:
                 if unit in self.units:  # a remote application's units join through its own model
-                    self._enter_relation(unit, rid)
+                    self._create_membership(unit, rid)
+                    self._join_members(unit, rid)
 
     def _endpoint(self, spec: str, other: str) -> tuple[str, str]:
         app, _, endpoint = spec.partition(":")
@@ -326,12 +392,16 @@ class Model:
         }
         return rid
 
-    def _enter_relation(self, unit: str, rid: str) -> None:
-        """The unit joins the relation: relation-created for it, relation-joined both ways."""
+    def _create_membership(self, unit: str, rid: str) -> None:
+        """relation-created for the unit; its databag exists from now on."""
         relation = self.data["relations"][rid]
         relation["unit_data"].setdefault(unit, {})
         relation["seen"].setdefault(unit, [])
         self._queue(unit, {"kind": "relation_created", "relation_id": rid})
+
+    def _join_members(self, unit: str, rid: str) -> None:
+        """The unit joins the relation's members: relation-joined/changed both ways."""
+        relation = self.data["relations"][rid]
         for other in list(relation["members"]):
             if other == unit:
                 continue
@@ -342,10 +412,20 @@ class Model:
         self._send(relation, {"kind": "join", "unit_number": self.unit_number(unit)})
 
     def _join(self, unit: str, rid: str, remote: str) -> None:
-        relation = self.data["relations"][rid]
-        relation["seen"][unit].append(remote)
+        """Queue relation-joined and a first relation-changed. The unit sees the remote unit
+        (relation-list, its databag) from its relation-joined hook on, as under Juju."""
         self._queue(unit, {"kind": "relation_joined", "relation_id": rid, "remote_unit": remote})
         self._queue(unit, {"kind": "relation_changed", "relation_id": rid, "remote_unit": remote})
+
+    def _forget_pending_join(self, unit: str, rid: str, remote: str) -> None:
+        """The remote unit left before `unit` was told it joined: Juju tells it nothing."""
+        self.units[unit]["queue"] = [
+            event for event in self.units[unit]["queue"]
+            if event.get("running") or not (
+                event["kind"] in ("relation_joined", "relation_changed")
+                and event.get("relation_id") == rid and event.get("remote_unit") == remote
+            )
+        ]
 
     def remove_unit(self, unit: str, *, force: bool = False) -> None:
         """Departed on both sides, broken, stop and remove on the unit (run by `tick`).
@@ -360,6 +440,11 @@ class Model:
             if unit not in relation["members"]:
                 continue
             for other in relation["members"]:
+                # Hooks about the leaving unit that have not run yet never will (Juju works
+                # from the current membership): only relation-departed, if it was seen.
+                if other in self.units and other != unit:
+                    self._forget_pending_join(other, rid, unit)
+                    self._forget_pending_join(unit, rid, other)
                 if unit in relation["seen"].get(other, []):
                     relation["seen"][other].remove(unit)
                     self._queue(other, {"kind": "relation_departed", "relation_id": rid, "remote_unit": unit, "departing_unit": unit})
@@ -377,9 +462,7 @@ class Model:
         if force:
             self._forget_unit(unit)
         if app["leader"] == unit or app["leader"] not in app["units"]:
-            app["leader"] = app["units"][0] if app["units"] else None
-            if app["leader"]:
-                self._queue(app["leader"], {"kind": "leader_elected"})
+            self._elect(self.app_of(unit))  # a removed unit's lease is revoked at once
 
     def _forget_unit(self, unit: str) -> None:
         for relation in self.data["relations"].values():
@@ -437,16 +520,98 @@ class Model:
             if self.machine_running(spec["machine"]):
                 self._queue(unit, {"kind": "update_status"})
 
-    def queue_update_status(self) -> None:
+    # --- what the controller and the agents do on their own, as time passes -------------------
+
+    def model_config(self) -> dict[str, str]:
+        return {**MODEL_CONFIG_DEFAULTS, **self.data.get("config", {})}
+
+    def set_model_config(self, values: dict[str, str], now: float) -> None:
+        """`juju model-config k=v`: an agent's update-status timer restarts with a new interval."""
+        for key, value in values.items():
+            self.data.setdefault("config", {})[key] = checked_model_config(key, value)
+        if "update-status-hook-interval" in values:
+            for spec in self.units.values():
+                if spec.get("next_update_status") is not None:
+                    spec["next_update_status"] = self._next_update_status(now)
+
+    def catch_up(self, now: float) -> None:
+        """What Juju would have done by `now` without being asked: leases of dead leaders
+        expired and other units elected, leadership hooks queued on units whose agents run,
+        update-status queued where a unit's timer fired."""
+        self._expire_leases(now)
+        self._queue_leadership_hooks()
+        self._queue_due_update_status(now)
+
+    def _next_update_status(self, now: float) -> float:
+        interval = parse_duration(self.model_config()["update-status-hook-interval"])
+        return now + interval * random.uniform(1 - UPDATE_STATUS_JITTER, 1 + UPDATE_STATUS_JITTER)
+
+    def _queue_due_update_status(self, now: float) -> None:
         for unit, spec in self.units.items():
-            if not spec["queue"] and self.machine_running(spec["machine"]):
+            due = spec.get("next_update_status")
+            if due is not None and due <= now and self.machine_running(spec["machine"]) and not spec.get("dying"):
                 self._queue(unit, {"kind": "update_status"})
+                spec["next_update_status"] = self._next_update_status(now)
+
+    def _expire_leases(self, now: float) -> None:
+        """A leader whose machine has been down for the lease timeout loses leadership; an
+        application without a leader gets one as soon as one of its units' agents runs."""
+        timeout = parse_duration(self.model_config()["leader-lease-timeout"])
+        for app, spec in self.apps.items():
+            if "remote" in spec:
+                continue
+            leader = spec["leader"]
+            if leader not in self.units:
+                if self._leader_candidates(app):
+                    self._elect(app)
+                continue
+            machine = self.data["machines"][self.units[leader]["machine"]]
+            if machine["state"] != "started" and now >= machine.get("down_since", 0.0) + timeout:
+                self._elect(app)
+
+    def _leader_candidates(self, app: str) -> list[str]:
+        return [
+            unit for unit in self.apps[app]["units"]
+            if unit in self.units and self.machine_running(self.units[unit]["machine"]) and not self.units[unit].get("dying")
+        ]
+
+    def _elect(self, app: str) -> None:
+        """A new leadership term: a unit whose agent runs leads (none if no agent runs)."""
+        spec = self.apps[app]
+        candidates = self._leader_candidates(app)
+        spec["leader"] = candidates[0] if candidates else None
+        spec["leader_term"] = spec.get("leader_term", 0) + 1
+
+    def leadership_pending(self) -> bool:
+        """A leader's machine is down and another unit will take over when the lease expires."""
+        return any(
+            "remote" not in spec and spec["leader"] in self.units
+            and not self.machine_running(self.units[spec["leader"]]["machine"])
+            and self._leader_candidates(app)
+            for app, spec in self.apps.items()
+        )
+
+    def _queue_leadership_hooks(self) -> None:
+        """Units whose agents run learn of a leadership term they have not seen: leader-elected
+        on the leader, leader-settings-changed on the others (a deposed leader included)."""
+        for unit, spec in self.units.items():
+            seen = spec.get("leader_term_seen")
+            if seen is None:
+                continue  # admitted before the lab kept leadership terms
+            if seen != self.apps[self.app_of(unit)]["leader_term"] and self.machine_running(spec["machine"]) and not spec.get("dying"):
+                self._queue_leadership_hook(unit)
+
+    def _queue_leadership_hook(self, unit: str) -> None:
+        app = self.apps[self.app_of(unit)]
+        kind = "leader_elected" if app["leader"] == unit else "leader_settings_changed"
+        self._queue(unit, {"kind": kind})
+        self.units[unit]["leader_term_seen"] = app["leader_term"]
 
     def _queue(self, unit: str, event: dict[str, Any]) -> None:
         if unit not in self.units:
             return  # a remote application's unit: its own model runs its hooks
         queue = self.units[unit]["queue"]
-        if event["kind"] in ("relation_changed", "update_status", "config_changed") and any(
+        if event["kind"] in ("relation_changed", "update_status", "config_changed", "leader_settings_changed") and any(
             not e.get("running") and {k: v for k, v in e.items() if k != "seq"} == event for e in queue
         ):
             return  # Juju coalesces repeated events that have not run yet
@@ -502,7 +667,8 @@ class Model:
             other.data["relations"][their_rid]["cross"] = {"model": self.name, "rid": rid, "proxy": their_proxy}
             self.data["relations"][rid]["cross"] = {"model": remote["model"], "rid": their_rid, "proxy": proxy}
             for unit in other.apps[remote["app"]]["units"]:
-                other._enter_relation(unit, their_rid)
+                other._create_membership(unit, their_rid)
+                other._join_members(unit, their_rid)
 
     def _send(self, relation: dict[str, Any], message: dict[str, Any]) -> None:
         cross = relation.get("cross")
@@ -546,6 +712,7 @@ class Model:
                         self._queue(unit, {"kind": "relation_changed", "relation_id": rid, "remote_unit": remote_unit})
             elif message["kind"] == "depart":
                 for unit in local:
+                    self._forget_pending_join(unit, rid, remote_unit)
                     if remote_unit in relation["seen"][unit]:
                         relation["seen"][unit].remove(remote_unit)
                         self._queue(unit, {"kind": "relation_departed", "relation_id": rid, "remote_unit": remote_unit, "departing_unit": remote_unit})
@@ -559,26 +726,45 @@ class Model:
         return self.data["machines"][machine_id]["state"] == "started"
 
     def kill_machine(self, machine_id: str) -> None:
+        """Pull the plug. The units' agents die with the machine: they run nothing, and a
+        leader keeps its lease until it times out (`catch_up` then elects another unit)."""
         machines.kill_machine(machines.load_machine(self.data["machines"][machine_id]["host"]))
-        self.data["machines"][machine_id]["state"] = "down"
+        self.data["machines"][machine_id].update(state="down", down_since=datetime.now(UTC).timestamp())
+        self._stop_agent_timers(machine_id)
 
     def restart_machine(self, machine_id: str) -> None:
         machine = machines.load_machine(self.data["machines"][machine_id]["host"])
         if machine.is_running():
             machines.stop_machine(machine)
         machines.start_machine(machine)
-        self.data["machines"][machine_id]["state"] = "started"
+        self.data["machines"][machine_id].update(state="started", down_since=None)
+        self._stop_agent_timers(machine_id)
+        # The agents come back: leadership first (a deposed leader hears it now), then start,
+        # which Juju runs again after a reboot.
+        self.catch_up(datetime.now(UTC).timestamp())
         for unit, spec in self.units.items():
             if spec["machine"] == machine_id:
-                self._queue(unit, {"kind": "start"})  # Juju runs start again after a reboot
+                self._queue(unit, {"kind": "start"})
+
+    def _stop_agent_timers(self, machine_id: str) -> None:
+        for spec in self.units.values():
+            if spec["machine"] == machine_id:
+                spec["next_update_status"] = None
 
     def destroy(self) -> None:
-        for machine in self.data["machines"].values():
+        """Destroy the model's machines, also one whose creation failed before the model
+        recorded it (its host name says whose it is)."""
+        own_host = re.compile(rf"juju-{re.escape(self.name)}-\d+")
+        hosts = {machine["host"] for machine in self.data["machines"].values()}
+        hosts |= {machine.name for machine in machines.list_machines() if own_host.fullmatch(machine.name)}
+        for host in sorted(hosts):
             try:
-                machines.destroy_machine(machines.load_machine(machine["host"]))
-            except FileNotFoundError:
-                pass
-            release_index(machine["host"])
+                machine = machines.load_machine(host)
+            except machines.MachineError:
+                pass  # already gone
+            else:
+                machines.destroy_machine(machine)
+            release_index(host)
         self.data = None  # type: ignore[assignment]
         shutil.rmtree(model_dir(self.name), ignore_errors=True)
 
@@ -617,10 +803,12 @@ class Model:
             while True:
                 self._receive()
                 self._queue_expired_secrets()
+                self.catch_up(datetime.now(UTC).timestamp())
                 busy = {self.units[unit]["machine"] for unit, _, _ in running.values()}
                 for unit in self.runnable(busy):
                     event = self.units[unit]["queue"][0]
                     event["running"] = True  # never coalesce a new event into one already running
+                    self._begin_hook(unit, event)
                     request = self._request(unit, event)
                     running[pool.submit(self._execute, unit, request)] = (unit, event, request)
                 if not running:
@@ -628,20 +816,36 @@ class Model:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
                     unit, event, request = running.pop(future)
-                    self._apply(unit, event, request, future.result(), log)
+                    result = future.result()
+                    self._apply(unit, event, request, result, log)
+                    self._after_hook(unit, event, result)
                     ran += 1
                 self.save()
 
+    def _begin_hook(self, unit: str, event: dict[str, Any]) -> None:
+        """The unit's view as the hook starts: from relation-joined on, it sees the remote unit."""
+        if event["kind"] == "relation_joined":
+            seen = self.data["relations"][event["relation_id"]]["seen"][unit]
+            if event["remote_unit"] not in seen:
+                seen.append(event["remote_unit"])
+
+    def _after_hook(self, unit: str, event: dict[str, Any], result: dict[str, Any]) -> None:
+        """A unit that has started gets update-status at the model's interval from now on."""
+        if event["kind"] == "start" and result["ok"] and unit in self.units:
+            self.units[unit]["next_update_status"] = self._next_update_status(datetime.now(UTC).timestamp())
+
     def run_action(self, unit: str, action: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Run an action now. Juju checks the parameters against the action's schema before the
+        unit ever sees it, and fills in defaults."""
         actions = self.meta(self.app_of(unit)).get("actions") or {}
         if action not in actions:
-            raise LabError(f"{self.app_of(unit)} has no action {action!r}; actions: {', '.join(sorted(actions))}")
-        schema = actions[action].get("params") or {}
-        unknown = set(params) - set(schema)
-        if unknown and actions[action].get("additionalProperties", True) is False:
-            raise LabError(f"action {action!r} has no parameter(s) {sorted(unknown)}")
-        full = {k: v["default"] for k, v in schema.items() if "default" in v}
-        full.update(params)
+            raise LabError(f'action "{action}" not defined on unit "{unit}"')
+        if not self.machine_running(self.units[unit]["machine"]):
+            raise LabError(f"{unit}: its machine is down, so its agent runs nothing")
+        try:
+            full = action_params.checked_params(action, actions[action], params)
+        except action_params.ActionParamsError as refused:
+            raise LabError(str(refused)) from None
         event = {"kind": "action", "action": action, "params": full, "seq": 0}
         request = self._request(unit, event)
         result = self._execute(unit, request)
@@ -649,58 +853,77 @@ class Model:
         return result
 
     def _execute(self, unit: str, request: dict[str, Any]) -> dict[str, Any]:
+        """Run the hook on the unit's machine (agent.py); the outcome, from the context file the
+        hook tools updated: {ok, error, state, and an action's results, logs and failure}."""
         machine = self.machine_of(unit)
-        stem = f"{AGENT_DIR}/hooks/{unit.replace('/', '-')}"
-        machine.write_file(f"{stem}.request.json", json.dumps(request), mode=0o600)
-        argv = [AGENT_PYTHON, f"{AGENT_DIR}/agent.py", f"{stem}.request.json", f"{stem}.result.json"]
+        context = f"{AGENT_DIR}/hooks/{unit.replace('/', '-')}.context.json"
+        machine.write_file(context, json.dumps(request), mode=0o600)  # secret content: root only
+        argv = [AGENT_PYTHON, f"{AGENT_DIR}/agent.py", "hook", context]
         if offset := int(self.data["clock_offset_s"]):
             # The hook, and every tool it runs, sees the model's clock (libfaketime); the
             # machine's daemons keep the real one.
             argv = ["faketime", "-f", f"{offset:+d}", *argv]
-        run = machine.run(argv, timeout=HOOK_TIMEOUT_S)
+        try:
+            run = machine.run(argv, timeout=HOOK_TIMEOUT_S)
+            outcome = json.loads(machine.read_file(context)) if run.returncode == 0 else None
+        finally:
+            machine.run(["rm", "-f", context])
+        output = outcome["output"] if outcome else ""
         with (model_dir(self.name) / "agents.log").open("a") as log:
-            log.write(f"== {unit} {request['event']['kind']} rc={run.returncode}\n{run.stdout}{run.stderr}")
-        if run.returncode != 0:
-            return {"ok": False, "error": f"agent exited {run.returncode}: {run.stderr[-2000:]}", "logs": []}
-        result = json.loads(machine.read_file(f"{stem}.result.json"))
-        machine.run(["rm", "-f", f"{stem}.result.json"])
+            log.write(f"== {unit} {request['event']['kind']} rc={run.returncode}\n{run.stdout}{run.stderr}{output}")
+        if outcome is None:
+            return {"ok": False, "error": f"agent exited {run.returncode}: {(run.stdout + run.stderr)[-2000:]}"}
+        ok = outcome["exit_code"] == 0
+        result = {"ok": ok, "error": None if ok else f"exit status {outcome['exit_code']}:\n{output}", "state": outcome["state"]}
+        if action := outcome.get("action"):
+            result.update(action_results=action["results"], action_logs=action["logs"])
+            if action["failed"] is not None:
+                result["action_failed"] = action["failed"]
         return result
 
     def _request(self, unit: str, event: dict[str, Any]) -> dict[str, Any]:
+        """The hook's context file (see hooktools.py): the event, and the unit's view of the
+        model that the hook tools answer from and record the hook's changes in."""
         app = self.app_of(unit)
         spec = self.units[unit]
-        event_out = dict(event)
-        for key in ("remote_unit", "departing_unit"):
-            if event.get(key):
-                event_out[f"{key}_id"] = self.unit_number(event[key])
+        event_out = {k: v for k, v in event.items() if k not in ("seq", "running")}
         if "relation_id" in event:
             event_out["relation_id"] = int(event["relation_id"])
+        siblings = [u for u in self.apps[app]["units"] if u in self.units and u != unit]
         state = {
             "leader": self.apps[app]["leader"] == unit,
             "config": self.apps[app]["config"],
             "relations": self._relations_view(unit, event),
             "networks": self._networks_view(unit),
             "secrets": self._secrets_view(unit),
-            "stored_states": spec["stored_states"],
-            "deferred": spec["deferred"],
+            "model_secret_ids": sorted(self.data["secrets"]),
             "opened_ports": spec["opened_ports"],
-            "unit_status": spec["status"] if spec["status"]["name"] != "error" else {"name": "unknown", "message": ""},
+            "unit_status": self._status_seen_by(unit),
+            "unit_statuses": {u: self._status_seen_by(u) for u in siblings},
             "app_status": self.apps[app]["status"],
             "workload_version": spec["workload_version"],
-            "planned_units": len(self.apps[app]["units"]),
+            "app_units": [u for u in self.apps[app]["units"] if not self.units.get(u, {}).get("dying")],
+        }
+        request = {
+            "unit": unit,
+            "app": app,
+            "machine_id": spec["machine"],
             "model_name": self.name,
             "model_uuid": self.data["uuid"],
-        }
-        return {
-            "charm_dir": self.charm_dir(unit),
-            "app": app,
-            "unit_id": self.unit_number(unit),
-            "machine_id": spec["machine"],
             "juju_version": JUJU_VERSION,
+            "charm_dir": self.charm_dir(unit),
             "log_file": f"/var/log/juju/unit-{unit.replace('/', '-')}.log",
             "event": event_out,
             "state": state,
         }
+        if event["kind"] == "action":
+            request["action"] = {"uuid": str(uuid.uuid4().int % 10**8), "params": event["params"], "results": {}, "logs": [], "failed": None}
+        return request
+
+    def _status_seen_by(self, unit: str) -> dict[str, str]:
+        """The workload status the charm last set (`error` is the agent's, not the charm's)."""
+        status = self.units[unit]["status"]
+        return status if status["name"] != "error" else {"name": "unknown", "message": ""}
 
     def _relations_view(self, unit: str, event: dict[str, Any]) -> list[dict[str, Any]]:
         app = self.app_of(unit)
@@ -714,6 +937,7 @@ class Model:
             endpoint = next(ep for a, ep in relation["endpoints"] if a == app)
             remote_app = next((a for a, _ in relation["endpoints"] if a != app), app)
             seen = relation["seen"].get(unit, [])
+            cross = relation.get("cross")
             view = {
                 "kind": "peer" if relation["peer"] else "regular",
                 "id": int(rid),
@@ -723,12 +947,20 @@ class Model:
                 "local_unit_data": relation["unit_data"].get(unit, {}),
                 "remote_app_name": remote_app,
                 "remote_app_data": relation["app_data"].get(remote_app, {}) if not relation["peer"] else {},
-                "remote_units_data": {
-                    str(self.unit_number(r)): relation["unit_data"].get(r, {}) for r in seen if r in relation["unit_data"]
-                },
+                "remote_units_data": {r: relation["unit_data"][r] for r in seen if r in relation["unit_data"]},
+                "remote_model_uuid": self._model_uuid(cross["model"]) if cross else None,
             }
+            departing = event.get("departing_unit") if event.get("relation_id") == rid else None
+            if departing and departing != unit:
+                # Juju: gone from relation-list, its settings still readable in relation-departed
+                view["departing_unit_data"] = {departing: relation["unit_data"].get(departing, {})}
             views.append(view)
         return views
+
+    def _model_uuid(self, name: str) -> str | None:
+        """Another model's uuid (relation-model-get across models), if it still exists."""
+        path = model_dir(name) / "model.json"
+        return json.loads(path.read_text())["uuid"] if path.exists() else None
 
     def _networks_view(self, unit: str) -> list[dict[str, Any]]:
         app = self.app_of(unit)
@@ -805,6 +1037,9 @@ class Model:
     def _apply(self, unit: str, event: dict[str, Any], request: dict[str, Any], result: dict[str, Any], log: Any, action: bool = False) -> None:
         spec = self.units[unit]
         event.pop("running", None)
+        if action and not result["ok"]:
+            # Juju fails the action and discards its changes; the unit is not in error.
+            raise LabError(f"action failed with a charm error ({result['error']})")
         if not result["ok"]:
             spec["failures"] += 1
             spec["status"] = {"name": "error", "message": f'hook failed: "{event["kind"].replace("_", "-")}"'}
@@ -812,8 +1047,6 @@ class Model:
             backoff = min(5 * 2 ** (spec["failures"] - 1), 60)
             spec["retry_after"] = datetime.now(UTC).timestamp() + backoff
             log(f"{unit}: {event['kind']} failed (retry in {backoff}s):\n{result['error'].rstrip()}")
-            if action:
-                raise LabError(f"action failed with a charm error:\n{result['error']}")
             return
         spec.update(error=None, retry_after=None, failures=0)
         if not action:
@@ -826,14 +1059,8 @@ class Model:
             if rid in before:
                 self._apply_databags(unit, rid, before[rid], view)
         self._apply_secrets(unit, request["state"]["secrets"], out["secrets"])
-        spec.update(
-            stored_states=out["stored_states"],
-            deferred=out["deferred"],
-            opened_ports=out["opened_ports"],
-            status=out["unit_status"],
-            workload_version=out["workload_version"],
-        )
-        if self.apps[app]["leader"] == unit:
+        spec.update(opened_ports=out["opened_ports"], status=out["unit_status"], workload_version=out["workload_version"])
+        if out["app_status"] != request["state"]["app_status"]:  # status-set --application: leader only
             self.apps[app]["status"] = out["app_status"]
         if event["kind"] == "remove":
             self._forget_unit(unit)
@@ -921,16 +1148,30 @@ class Model:
     # --- reporting ----------------------------------------------------------------------------
 
     def idle(self) -> bool:
-        """No hook queued on a running machine."""
-        return not any(spec["queue"] for spec in self.units.values() if self.machine_running(spec["machine"]))
+        """No hook queued on a running machine, and no leadership change pending."""
+        return not self.leadership_pending() and not any(
+            spec["queue"] for spec in self.units.values() if self.machine_running(spec["machine"])
+        )
 
     def settled(self) -> bool:
-        """No hook queued or failing, and every unit active, except on machines that are down:
+        """Idle, no hook failing, and every unit active, except on machines that are down:
         their agents are lost and run nothing until the machine is back or the unit is removed."""
-        alive = {unit: spec for unit, spec in self.units.items() if self.machine_running(spec["machine"])}
-        return not any(spec["queue"] for spec in alive.values()) and all(
-            spec["status"]["name"] == "active" and not spec["error"] for spec in alive.values()
-        )
+        alive = [spec for spec in self.units.values() if self.machine_running(spec["machine"])]
+        return self.idle() and all(spec["status"]["name"] == "active" and not spec["error"] for spec in alive)
+
+    def workload_status(self, unit: str) -> dict[str, str]:
+        """A unit's status as `juju status` shows it: unknown while its agent is lost."""
+        if not self.machine_running(self.units[unit]["machine"]):
+            return {"name": "unknown", "message": "agent lost"}
+        return self.units[unit]["status"]
+
+    def application_status(self, app: str) -> dict[str, str]:
+        """As `juju status` shows it: what the leader set, else derived from the units'."""
+        spec = self.apps[app]
+        if spec["status"]["name"] != "unknown" or "remote" in spec:
+            return spec["status"]
+        units = sorted((u for u in spec["units"] if u in self.units), key=self.unit_number)
+        return derived_status([self.workload_status(unit) for unit in units])
 
 
 def allocate_index(host: str) -> int:
@@ -949,10 +1190,12 @@ def allocate_index(host: str) -> int:
 
 def release_index(host: str) -> None:
     path = paths.LAB_HOME / "indexes.json"
-    if path.exists():
-        indexes = json.loads(path.read_text())
-        indexes.pop(host, None)
-        path.write_text(json.dumps(indexes))
+    with (paths.LAB_HOME / "indexes.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # models are created and destroyed concurrently
+        if path.exists():
+            indexes = json.loads(path.read_text())
+            indexes.pop(host, None)
+            path.write_text(json.dumps(indexes))
 
 
 def vm_mac(name: str) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 # State of models, machines and VMs; survives CLI invocations.
 LAB_HOME = Path(os.environ.get("OVN_LAB_HOME", "/var/lib/ovn-lab"))
-# Built images and downloaded wheels; survives `destroy` so machines boot fast next time.
+# Built images; survive `destroy` so machines boot fast next time.
 CACHE_DIR = Path(os.environ.get("OVN_LAB_CACHE", "/var/cache/ovn-lab"))
 # tests/lab/paths.py -> repository root.
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -15,4 +15,3 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 MACHINES_DIR = LAB_HOME / "machines"
 VMS_DIR = LAB_HOME / "vms"
 IMAGES_DIR = CACHE_DIR / "images"
-WHEELS_DIR = CACHE_DIR / "wheels"
