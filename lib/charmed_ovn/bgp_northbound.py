@@ -1,0 +1,309 @@
+"""The OVN Northbound objects of one chassis' BGP integration: what they are (pure), which option
+set the running OVN understands (from its Northbound schema), and applying or removing exactly them.
+
+The names and values are MicroOVN's (`bgp/service.go`), per external interface `<if>` of host `<h>`:
+router `lr-<h>-microovn` bound to the chassis with dynamic routing; router port `lrp-<h>-<if>` (no
+addresses: IPv6 link-local peering) redistributing NAT and LB addresses and redirecting BGP and
+BFD to `lsp-<h>-v<if>-bgp`; switch `ls-<h>-<if>` with the router's port `lsp-<h>-<if>`, the
+localnet port `patch-<h>-<if>` on `physnet_<h>_<if>`, and the redirect port.
+
+Which routing table the router's routes go to: OVN 26.03 (Northbound schema 7.18.0) takes it as
+`dynamic-routing-vrf-id`; 25.03 and 25.09 (7.11.0, 7.12.0) use the router's datapath tunnel key,
+which the router requests with `requested-tnl-key`. Before 25.03 (schema < 7.11.0) there is no
+dynamic routing. The option keys themselves are free-form (an unknown key is ignored silently),
+so the schema version of the running database is what tells the releases apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from ovsdbapp.backend.ovs_idl import connection, idlutils
+from ovsdbapp.schema.ovn_northbound import impl_idl
+
+from charmed_ovn import ovsdb_client
+
+# Whose objects these are: the chassis name, so that a later hook finds them whatever the config.
+OWNER_KEY = "charmed-ovn-bgp-chassis"
+MIN_SCHEMA = (7, 11, 0)  # OVN 25.03: dynamic routing, routing-protocol-redirect, port names
+VRF_ID_SCHEMA = (7, 18, 0)  # OVN 26.03: dynamic-routing-vrf-id
+BGP_REDIRECTED_PROTOCOLS = "BGP,BFD"
+# MicroOVN's router advertisements on the router port, so that link-local (unnumbered) peers
+# find it.
+IPV6_RA_CONFIGS = {"send_periodic": "true", "address_mode": "slaac", "max_interval": "4", "min_interval": "3"}
+
+
+class OvnTooOldError(ValueError):
+    """The running OVN has no dynamic routing."""
+
+
+def schema_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+@dataclass(frozen=True)
+class RoutingFeatures:
+    """What the running OVN's Northbound understands."""
+
+    schema_version: str
+    vrf_id_option: bool  # the table is set as dynamic-routing-vrf-id, else as the tunnel key
+
+    @classmethod
+    def of_schema(cls, version: str) -> RoutingFeatures:
+        """The features of a Northbound with schema `version`; OvnTooOldError before 25.03."""
+        if schema_tuple(version) < MIN_SCHEMA:
+            raise OvnTooOldError(
+                f"OVN 25.03 or newer needed for BGP (Northbound schema {version} < 7.11.0): "
+                "set ovn-source on ovn-central and ovn-chassis to a newer archive"
+            )
+        return cls(version, schema_tuple(version) >= VRF_ID_SCHEMA)
+
+
+@dataclass(frozen=True)
+class InterfaceNames:
+    """The names MicroOVN gives everything made for one external interface of one host."""
+
+    interface: str
+    bridge: str
+    physnet: str
+    router_port: str
+    switch: str
+    switch_router_port: str
+    localnet_port: str
+    bgp_veth: str  # the veth end BIRD listens on (in the VRF, or routed through the table)
+    bridge_veth: str  # the veth end on br-int, bound to the redirect port
+    redirect_port: str
+
+    @classmethod
+    def of(cls, host: str, interface: str) -> InterfaceNames:
+        return cls(
+            interface=interface,
+            bridge=f"br-{interface}",
+            physnet=f"physnet_{host}_{interface}",
+            router_port=f"lrp-{host}-{interface}",
+            switch=f"ls-{host}-{interface}",
+            switch_router_port=f"lsp-{host}-{interface}",
+            localnet_port=f"patch-{host}-{interface}",
+            bgp_veth=f"v{interface}-bgp",
+            bridge_veth=f"v{interface}-brg",
+            redirect_port=f"lsp-{host}-v{interface}-bgp",
+        )
+
+    @property
+    def mac(self) -> str:
+        """The router port's MAC (also the -bgp end's): 02 and the first 5 bytes of md5(name)."""
+        digest = hashlib.md5(self.router_port.encode()).digest()  # MicroOVN's naming, not security
+        return ":".join(f"{byte:02x}" for byte in (2, *digest[:5]))
+
+
+def router_name(host: str) -> str:
+    return f"lr-{host}-microovn"
+
+
+def router_id(host: str, first_interface: str) -> str:
+    """BIRD's router id: the first 4 bytes of md5(`lrp-<host>-<first if>`) as a dotted quad."""
+    digest = hashlib.md5(InterfaceNames.of(host, first_interface).router_port.encode()).digest()
+    return ".".join(str(byte) for byte in digest[:4])
+
+
+def vrf_name(table: int) -> str:
+    return f"ovnvrf{table}"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One Northbound row the integration owns: its table, name and the columns it sets. Map
+    columns (options, external_ids, ipv6_ra_configs) are merged into what others set."""
+
+    table: str
+    name: str
+    columns: dict[str, Any] = field(default_factory=dict)
+    parent: str = ""  # the switch or router whose `ports` hold it
+
+
+@dataclass(frozen=True)
+class NorthboundObjects:
+    router: Row
+    switches: tuple[Row, ...]
+    router_ports: tuple[Row, ...]
+    switch_ports: tuple[Row, ...]
+
+
+def desired_objects(
+    host: str, chassis: str, interfaces: tuple[str, ...], table: int, features: RoutingFeatures, maintain_vrf: bool
+) -> NorthboundObjects:
+    """Every Northbound row of the integration on `chassis` (host name `host`)."""
+    owner = {OWNER_KEY: chassis}
+    router_options = {"chassis": chassis, "dynamic-routing": "true", "dynamic-routing-vrf-name": vrf_name(table)}
+    if features.vrf_id_option:
+        router_options["dynamic-routing-vrf-id"] = str(table)
+    else:
+        router_options["requested-tnl-key"] = str(table)
+    router = Row("Logical_Router", router_name(host), {"options": router_options, "external_ids": owner})
+    names = [InterfaceNames.of(host, interface) for interface in interfaces]
+    switches = tuple(Row("Logical_Switch", n.switch, {"external_ids": owner}) for n in names)
+    router_ports = tuple(
+        Row(
+            "Logical_Router_Port",
+            n.router_port,
+            {
+                "mac": n.mac,
+                "options": {
+                    "dynamic-routing-maintain-vrf": str(maintain_vrf).lower(),
+                    "dynamic-routing-redistribute": "nat,lb",
+                    "dynamic-routing-port-name": n.bgp_veth,
+                    "routing-protocol-redirect": n.redirect_port,
+                    "routing-protocols": BGP_REDIRECTED_PROTOCOLS,
+                },
+                "ipv6_ra_configs": IPV6_RA_CONFIGS,
+            },
+            router.name,
+        )
+        for n in names
+    )
+    switch_ports = tuple(
+        port
+        for n in names
+        for port in (
+            Row(
+                "Logical_Switch_Port",
+                n.switch_router_port,
+                {"type": "router", "addresses": ["router"], "options": {"router-port": n.router_port}},
+                n.switch,
+            ),
+            Row(
+                "Logical_Switch_Port",
+                n.localnet_port,
+                {"type": "localnet", "addresses": ["unknown"], "options": {"network_name": n.physnet}},
+                n.switch,
+            ),
+            Row("Logical_Switch_Port", n.redirect_port, {"addresses": ["unknown"]}, n.switch),
+        )
+    )
+    return NorthboundObjects(router, switches, router_ports, switch_ports)
+
+
+MAP_COLUMNS = ("options", "external_ids", "ipv6_ra_configs")
+
+
+def column_updates(current: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
+    """The columns to write so that a row has `wanted`: maps merged into their current keys
+    (keys others set stay), other columns replaced; empty when nothing differs."""
+    updates = {}
+    for column, value in wanted.items():
+        have = current.get(column)
+        target = (dict(have or {}) | value) if column in MAP_COLUMNS else value
+        if have != target:
+            updates[column] = target
+    return updates
+
+
+# --- machine adapters ---------------------------------------------------------------------------
+
+
+class _NorthboundApi(impl_idl.OvnNbApiIdlImpl):
+    ovsdb_connection = ovsdb_client.OwnConnection()
+
+
+class Northbound:
+    """The Northbound rows of one chassis' integration, through ovsdbapp over TLS."""
+
+    def __init__(self, api: _NorthboundApi):
+        self._api = api
+
+    def _current(self, row: Row) -> dict[str, Any] | None:
+        try:
+            record = self._api.lookup(row.table, row.name)
+        except idlutils.RowNotFound:
+            return None
+        return {column: getattr(record, column) for column in row.columns}
+
+    def apply(self, objects: NorthboundObjects) -> bool:
+        """Create the missing rows and set the columns that differ; return whether anything changed."""
+        changed = False
+        api = self._api
+        with api.transaction(check_error=True) as txn:
+            if self._current(objects.router) is None:
+                txn.add(api.lr_add(objects.router.name, may_exist=True))
+            for switch in objects.switches:
+                if self._current(switch) is None:
+                    txn.add(api.ls_add(switch.name, may_exist=True))
+        with api.transaction(check_error=True) as txn:
+            for port in objects.router_ports:
+                if self._current(port) is None:
+                    txn.add(api.lrp_add(port.parent, port.name, port.columns["mac"], [], may_exist=True))
+            for port in objects.switch_ports:
+                if self._current(port) is None:
+                    txn.add(api.lsp_add(port.parent, port.name, may_exist=True))
+        with api.transaction(check_error=True) as txn:
+            for row in (objects.router, *objects.switches, *objects.router_ports, *objects.switch_ports):
+                updates = column_updates(self._current(row) or {}, row.columns)
+                if updates:
+                    txn.add(api.db_set(row.table, row.name, *updates.items()))
+                    changed = True
+        return changed
+
+    def owned(self, chassis: str) -> tuple[list[str], list[str]]:
+        """The routers and switches tagged as the integration's on `chassis`."""
+        found = []
+        for table in ("Logical_Router", "Logical_Switch"):
+            rows = self._api.db_find_rows(table, ("external_ids", "=", {OWNER_KEY: chassis})).execute(check_error=True)
+            found.append(sorted(row.name for row in rows))
+        return found[0], found[1]
+
+    def remove_except(self, chassis: str, keep: NorthboundObjects | None) -> bool:
+        """Delete the integration's routers and switches on `chassis` that `keep` does not list
+        (their ports go with them); router ports of the kept router that it no longer lists too."""
+        routers, switches = self.owned(chassis)
+        kept = {keep.router.name, *(switch.name for switch in keep.switches)} if keep else set()
+        kept_ports = {port.name for port in keep.router_ports} if keep else set()
+        api = self._api
+        stale_ports = [
+            port.name
+            for router in routers if router in kept
+            for port in api.lookup("Logical_Router", router).ports
+            if port.name not in kept_ports
+        ]
+        doomed = [name for name in routers + switches if name not in kept]
+        if not doomed and not stale_ports:
+            return False
+        with api.transaction(check_error=True) as txn:
+            for port in stale_ports:
+                txn.add(api.lrp_del(port, if_exists=True))
+            for name in routers:
+                if name not in kept:
+                    txn.add(api.lr_del(name, if_exists=True))
+            for name in switches:
+                if name not in kept:
+                    txn.add(api.ls_del(name, if_exists=True))
+        return True
+
+    def datapath_keys_in_use(self, own_router: str) -> set[int]:
+        """The tunnel keys other routers and switches request (an auto table must avoid them
+        while the table is the router's tunnel key)."""
+        keys = set()
+        for table in ("Logical_Router", "Logical_Switch"):
+            column = "options" if table == "Logical_Router" else "other_config"
+            for row in self._api.db_list(table, columns=["name", column]).execute(check_error=True):
+                key = row[column].get("requested-tnl-key")
+                if row["name"] != own_router and key and key.isdigit():
+                    keys.add(int(key))
+        return keys
+
+
+@contextmanager
+def northbound(remotes: str, schema: dict[str, Any], timeout: float = ovsdb_client.TIMEOUT_S) -> Iterator[Northbound]:
+    """A Northbound connection for one hook step, with the `schema` the hook fetched already
+    (`ovsdb_client.fetch_schema`, which also makes the process present the client certificate)."""
+    helper = idlutils.create_schema_helper(schema)
+    helper.register_all()
+    conn = connection.Connection(connection.OvsdbIdl(remotes, helper, leader_only=True), timeout)
+    api = _NorthboundApi(conn)
+    try:
+        yield Northbound(api)
+    finally:
+        conn.stop()
