@@ -178,6 +178,36 @@ def test_ca_key_lives_only_in_the_juju_secret(lab: Lab):
 SERVICES = ["ovn-ovsdb-server-nb", "ovn-ovsdb-server-sb", "ovn-northd", "ovn-controller", "ovs-vswitchd", "ovsdb-server"]
 
 
+def _status_action_runs(lab: Lab) -> int:
+    """How often ovn-central/0's agent has run the status action (ran or failed)."""
+    log = lab.exec("ovn-central/0", "cat", "/var/log/juju/unit-ovn-central-0.log").stdout
+    return log.count('"status" action (via hook dispatching script: dispatch)')
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (["format=yaml"], 'validation failed: (root).format : must match one of the enum values ["text","json"], given "yaml"'),
+        (["format=3"], "validation failed: (root).format : must be of type string, given 3"),
+        (["extra=1"], 'validation failed: (root) : additional property "extra" is not allowed, given {"extra":1}'),
+    ],
+)
+def test_bad_action_parameters_are_refused_before_the_charm_runs(lab: Lab, params: list[str], message: str):
+    runs_before = _status_action_runs(lab)
+    refused = lab.run("run", "ovn-central/0", "status", *params, check=False)
+    assert refused.returncode != 0
+    assert message in refused.stdout + refused.stderr
+    assert _status_action_runs(lab) == runs_before  # the charm never saw the call
+
+
+def test_a_missing_required_parameter_is_refused_before_the_charm_runs(lab: Lab):
+    refused = lab.run("run", "ovn-central/0", "reissue-certificates", check=False)
+    assert refused.returncode != 0
+    assert 'validation failed: (root) : "service" property is missing and required, given {}' in (
+        refused.stdout + refused.stderr
+    )
+
+
 def _machine_fingerprint(lab: Lab, unit: str) -> dict[str, str]:
     """Daemon PIDs and the content of every file the charms manage on the unit's machine."""
     pids = lab.exec(unit, "systemctl", "show", "-p", "MainPID", "--value", *SERVICES).stdout.split()

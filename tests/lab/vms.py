@@ -150,9 +150,11 @@ def _unplug(vm: VmRecord) -> None:
         machine = None
     if machine is not None and machine.is_running():
         machine.run(["ovs-vsctl", "--if-exists", "del-port", "br-int", vm.peer], timeout=60)
-    network.delete_netns(vm_netns(vm.name))  # the veth pair goes with it
     if machine is not None:
+        # Deleting one end removes the pair at once; deleting the VM's namespace first would
+        # leave the machine's end to the kernel's deferred namespace cleanup, racing this call.
         network.delete_link(machine.netns, vm.peer)
+    network.delete_netns(vm_netns(vm.name))
 
 
 def _record_path(name: str) -> Path:
