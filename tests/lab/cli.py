@@ -39,7 +39,7 @@ def parse_assignments(items: list[str]) -> dict[str, Any]:
 def cmd_deploy(args: argparse.Namespace) -> int:
     with open_model(args.model, create=True) as model:
         model.set_model_config(parse_strings(args.config), datetime.now(UTC).timestamp())
-        model.deploy(Path(args.bundle).resolve())
+        model.deploy(Path(args.bundle).resolve(), [Path(overlay).resolve() for overlay in args.overlay])
         print(f"Deployed {args.bundle} to model {args.model!r}: "
               f"{len(model.data['machines'])} machines, {len(model.units)} units. Run `wait`.")
     return 0
@@ -185,7 +185,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_exec(args: argparse.Namespace) -> int:
     with open_model(args.model) as model:
-        machine = model.machine_of(model.resolve_unit(args.unit))
+        machine = model.resolve_target(args.target)
     argv = args.command[1:] if args.command[:1] == ["--"] else args.command
     result = machine.run(argv, timeout=args.timeout)
     sys.stdout.write(result.stdout)
@@ -202,10 +202,50 @@ def cmd_add_unit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_add_machine(args: argparse.Namespace) -> int:
+    with open_model(args.model) as model:
+        for _ in range(args.num_machines):
+            print(f"created machine {model.add_machine()}")
+    return 0
+
+
+def cmd_integrate(args: argparse.Namespace) -> int:
+    with open_model(args.model) as model:
+        model.relate(args.a, args.b)
+    return 0
+
+
+def cmd_remove_relation(args: argparse.Namespace) -> int:
+    with open_model(args.model) as model:
+        model.remove_relation(args.a, args.b)
+    return 0
+
+
+def parse_link_end(text: str) -> tuple[str, str]:
+    machine_id, sep, interface = text.partition(":")
+    if not sep or not machine_id or not interface:
+        raise LabError(f"expected MACHINE:INTERFACE, got {text!r}")
+    return machine_id, interface
+
+
+def cmd_link(args: argparse.Namespace) -> int:
+    (machine_a, if_a), (machine_b, if_b) = parse_link_end(args.a), parse_link_end(args.b)
+    with open_model(args.model) as model:
+        model.link(machine_a, if_a, machine_b, if_b)
+    print(f"linked machine {machine_a} {if_a} <-> machine {machine_b} {if_b}")
+    return 0
+
+
 def cmd_remove_unit(args: argparse.Namespace) -> int:
     with open_model(args.model) as model:
         for name in args.units:
-            model.remove_unit(model.resolve_unit(name), force=args.force)
+            model.remove_principal_unit(model.resolve_unit(name), force=args.force)
+    return 0
+
+
+def cmd_rerun_hook(args: argparse.Namespace) -> int:
+    with open_model(args.model) as model:
+        model.rerun_hook(model.resolve_unit(args.unit), args.hook)
     return 0
 
 
@@ -310,6 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("bundle")
     p.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
                    help="model config for the new model, as `juju add-model --config`")
+    p.add_argument("--overlay", action="append", default=[], metavar="FILE",
+                   help="merge an overlay bundle, as `juju deploy --overlay` (repeatable, applied in order)")
     p.set_defaults(func=cmd_deploy)
     p = sub.add_parser("model-config", help="show or set model config (update-status-hook-interval, leader-lease-timeout)")
     p.add_argument("values", nargs="*")
@@ -331,8 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("params", nargs="*")
     p.add_argument("--timeout", type=float, default=600)
     p.set_defaults(func=cmd_run)
-    p = sub.add_parser("exec", help="run a command on a unit's machine")
-    p.add_argument("unit")
+    p = sub.add_parser("exec", help="run a command on a machine (a machine id, or a unit: its machine)")
+    p.add_argument("target", help="machine id or unit")
     p.add_argument("command", nargs=argparse.REMAINDER)
     p.add_argument("--timeout", type=float, default=300)
     p.set_defaults(func=cmd_exec)
@@ -341,10 +383,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", default=None, help="machine id (a new machine when absent)")
     p.add_argument("-n", "--num-units", type=int, default=1)
     p.set_defaults(func=cmd_add_unit)
+    p = sub.add_parser("add-machine", help="plain machines, as `juju add-machine`; prints their ids")
+    p.add_argument("-n", dest="num_machines", type=int, default=1)
+    p.set_defaults(func=cmd_add_machine)
+    for name, func, what in (
+        ("integrate", cmd_integrate, "relate two applications, as `juju integrate` (APP or APP:ENDPOINT)"),
+        ("remove-relation", cmd_remove_relation, "remove a relation, as `juju remove-relation`"),
+    ):
+        p = sub.add_parser(name, help=what)
+        p.add_argument("a")
+        p.add_argument("b")
+        p.set_defaults(func=func)
+    p = sub.add_parser("link", help="a point-to-point link (veth pair) between two machines: link 0:swp1 1:swp1")
+    p.add_argument("a", metavar="MACHINE:IF")
+    p.add_argument("b", metavar="MACHINE:IF")
+    p.set_defaults(func=cmd_link)
     p = sub.add_parser("remove-unit")
     p.add_argument("units", nargs="+")
     p.add_argument("--force", action="store_true", help="forget units whose machine is dead, running none of their hooks")
     p.set_defaults(func=cmd_remove_unit)
+    p = sub.add_parser("rerun-hook", help="queue a hook of a settled unit again (idempotence tests; not a Juju command)")
+    p.add_argument("unit")
+    p.add_argument("hook", help="e.g. config-changed, relation-changed:ovsdb")
+    p.set_defaults(func=cmd_rerun_hook)
     p = sub.add_parser("offer", help="offer an endpoint to other models (juju offer app:endpoint)")
     p.add_argument("endpoint", help="app:endpoint")
     p.set_defaults(func=cmd_offer)

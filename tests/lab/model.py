@@ -10,6 +10,7 @@ on the other side of a changed databag, secret-changed for consumers, and so on.
 
 from __future__ import annotations
 
+import copy
 import fcntl
 import hashlib
 import json
@@ -17,7 +18,7 @@ import random
 import re
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -48,6 +49,20 @@ UPDATE_STATUS_JITTER = 0.2
 STATUS_SEVERITY = {"error": 100, "blocked": 90, "maintenance": 80, "waiting": 70, "active": 60, "terminated": 50, "unknown": 40}
 GO_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 GO_DURATION_UNITS_S = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+# Juju gives every charm this provider endpoint without its metadata declaring it (Juju docs,
+# reference/application, "Application endpoint"); subordinates attach to any principal through it.
+IMPLICIT_ENDPOINT = {"juju-info": {"role": "provides", "interface": "juju-info", "scope": "global"}}
+# Linux refuses longer interface names (IFNAMSIZ 16, with the terminating NUL) and, in
+# dev_valid_name(), '.' and '..' and names with '/', ':' or whitespace.
+MAX_INTERFACE_NAME = 15
+INTERFACE_NAME_FORBIDDEN = re.compile(r"[/:\s]")
+
+
+# Hooks a test may run again on a settled unit (Model.rerun_hook).
+RERUNNABLE_HOOKS = frozenset({
+    "install", "start", "config_changed", "upgrade_charm", "update_status", "leader_elected", "leader_settings_changed",
+    "relation_changed",
+})
 
 
 class LabError(RuntimeError):
@@ -119,12 +134,125 @@ def coerce_option(options: dict[str, Any], key: str, value: Any) -> Any:
 
 
 def endpoints_of(meta: dict[str, Any]) -> dict[str, dict[str, str]]:
-    """endpoint -> {role, interface} from charm metadata."""
-    result = {}
+    """endpoint -> {role, interface, scope} from charm metadata, with Juju's implicit `juju-info`."""
+    result = copy.deepcopy(IMPLICIT_ENDPOINT)
     for role in ("peers", "requires", "provides"):
         for name, spec in (meta.get(role) or {}).items():
-            result[name] = {"role": role, "interface": spec["interface"]}
+            result[name] = {"role": role, "interface": spec["interface"], "scope": spec.get("scope", "global")}
     return result
+
+
+def is_subordinate(meta: dict[str, Any]) -> bool:
+    return bool(meta.get("subordinate"))
+
+
+Endpoint = tuple[str, str]  # (application, endpoint name)
+
+
+def infer_endpoints(
+    a: str, b: str, endpoints: Mapping[str, dict[str, dict[str, str]]], subordinates: set[str]
+) -> tuple[Endpoint, Endpoint]:
+    """The endpoints `juju integrate a b` relates (`app` or `app:endpoint` each), chosen as Juju's
+    InferEndpoints does (juju/juju state/state.go): every provides/requires pair of one interface
+    between the two applications, a container-scoped pair only where one side is a subordinate
+    (containerScopeOk); where that leaves several, the pairs without the implicit juju-info
+    endpoint; refused with Juju's words when none or still several remain."""
+
+    def possible(spec: str) -> list[Endpoint]:
+        app, _, name = spec.partition(":")
+        if app not in endpoints:
+            raise LabError(f'application "{app}" not found')
+        if name and name not in endpoints[app]:
+            raise LabError(f'application "{app}" has no "{name}" relation')
+        return [(app, n) for n in ([name] if name else endpoints[app]) if endpoints[app][n]["role"] != "peers"]
+
+    def can_relate(x: Endpoint, y: Endpoint) -> bool:
+        ex, ey = endpoints[x[0]][x[1]], endpoints[y[0]][y[1]]
+        container = "container" in (ex["scope"], ey["scope"])
+        return (
+            x[0] != y[0] and ex["interface"] == ey["interface"] and {ex["role"], ey["role"]} == {"provides", "requires"}
+            and (not container or bool({x[0], y[0]} & subordinates))
+        )
+
+    def implicit(ep: Endpoint) -> bool:
+        return ep[1] in IMPLICIT_ENDPOINT
+
+    candidates = [(x, y) for x in possible(a) for y in possible(b) if can_relate(x, y)]
+    if not candidates:
+        raise LabError("no relations found")
+    if len(candidates) > 1:
+        candidates = [pair for pair in candidates if not (implicit(pair[0]) or implicit(pair[1]))] or candidates
+    if len(candidates) > 1:
+        keys = "; ".join(sorted(f'"{relation_key(pair)}"' for pair in candidates))
+        raise LabError(f'ambiguous relation: "{a} {b}" could refer to {keys}')
+    return candidates[0]
+
+
+def relation_key(endpoints: tuple[Endpoint, ...] | list[list[str]]) -> str:
+    """Juju's name of a relation: its endpoints as `app:endpoint`, sorted, space-separated."""
+    return " ".join(sorted(f"{app}:{name}" for app, name in endpoints))
+
+
+def subordinate_errors(applications: dict[str, Any], subordinates: set[str]) -> list[str]:
+    """A bundle's subordinate applications that ask for units, refused as Juju's bundle
+    verifier refuses them (juju/charm bundledata.go)."""
+    errors = []
+    for app in sorted(subordinates):
+        spec = applications[app] or {}
+        if spec.get("to"):
+            errors.append(f'application "{app}" is subordinate but specifies unit placement')
+        if int(spec.get("num_units") or 0) > 0:
+            errors.append(f'application "{app}" is subordinate but has non-zero num_units')
+    return errors
+
+
+def merge_overlay(bundle: dict[str, Any], overlay: dict[str, Any], overlay_dir: Path) -> dict[str, Any]:
+    """The bundle with an overlay applied, as `juju deploy --overlay` merges it (Juju docs, "How
+    to manage charms or bundles", overlay bundles): an application's keys replace the bundle's,
+    its `options`, `bindings` and `annotations` key by key; an application given no value is
+    removed with its relations; relations are appended; machines are added. A local charm path
+    (`./...`, `../...`) is relative to the overlay's own directory."""
+    merged = copy.deepcopy(bundle)
+    apps = merged.setdefault("applications", {}) or {}
+    merged["applications"] = apps
+    relations = list(merged.get("relations") or [])
+    for app, spec in (overlay.get("applications") or {}).items():
+        if spec is None:
+            apps.pop(app, None)
+            relations = [pair for pair in relations if app not in {end.partition(":")[0] for end in pair}]
+            continue
+        target = apps.setdefault(app, {})
+        for key, value in spec.items():
+            if key == "charm" and str(value).startswith("."):
+                value = str((overlay_dir / value).resolve())
+            if key in ("options", "bindings", "annotations") and isinstance(value, dict):
+                target[key] = {**(target.get(key) or {}), **value}
+            else:
+                target[key] = value
+    merged["relations"] = relations + list(overlay.get("relations") or [])
+    if overlay.get("machines"):
+        merged["machines"] = {**(merged.get("machines") or {}), **overlay["machines"]}
+    return merged
+
+
+def checked_interface_name(name: str) -> str:
+    """A name Linux accepts for a network interface, else a LabError saying why."""
+    if not name or len(name) > MAX_INTERFACE_NAME or name in (".", "..") or INTERFACE_NAME_FORBIDDEN.search(name):
+        raise LabError(
+            f"invalid interface name {name!r}: 1 to {MAX_INTERFACE_NAME} characters, "
+            "no '/', ':' or whitespace, not '.' or '..'"
+        )
+    return name
+
+
+def link_name_clash(links: list[dict[str, list[str]]], ends: list[tuple[str, str]]) -> str | None:
+    """Which end of a new link takes an interface name the model's links already use on that
+    machine (or the other end of the same link), if any."""
+    taken = [tuple(end) for link in links for end in (link["a"], link["b"])]
+    for position, end in enumerate(ends):
+        if end in taken or end in ends[:position]:
+            return f"machine {end[0]} already has an interface {end[1]!r}"
+    return None
 
 
 def parse_duration(text: str) -> float:
@@ -150,9 +278,12 @@ def checked_model_config(key: str, value: str) -> str:
     return value
 
 
-def new_application(charm_dir: str, config: dict[str, Any], bindings: dict[str, str]) -> dict[str, Any]:
+def new_application(
+    charm_dir: str, config: dict[str, Any], bindings: dict[str, str], *, subordinate: bool = False
+) -> dict[str, Any]:
     return {
         "charm_dir": charm_dir,
+        "subordinate": subordinate,
         "config": config,
         "bindings": bindings,
         "leader": None,
@@ -242,20 +373,42 @@ class Model:
     def machine_of(self, unit: str) -> machines.Machine:
         return machines.load_machine(self.data["machines"][self.units[unit]["machine"]]["host"])
 
+    def machine(self, machine_id: str) -> machines.Machine:
+        if machine_id not in self.data["machines"]:
+            raise LabError(
+                f"model {self.name!r} has no machine {machine_id!r}; machines: {', '.join(sorted(self.data['machines']))}"
+            )
+        return machines.load_machine(self.data["machines"][machine_id]["host"])
+
+    def resolve_target(self, target: str) -> machines.Machine:
+        """A machine id (as `juju exec --machine`) or a unit (`--unit`): the machine to run on."""
+        if target in self.data["machines"]:
+            return self.machine(target)
+        return self.machine_of(self.resolve_unit(target))
+
     def meta(self, app: str) -> dict[str, Any]:
         return charm_metadata(Path(self.apps[app]["charm_dir"]))
 
     # --- deployment ---------------------------------------------------------------------------
 
-    def deploy(self, bundle_path: Path) -> None:
+    def deploy(self, bundle_path: Path, overlays: list[Path] | None = None) -> None:
+        """`juju deploy BUNDLE [--overlay FILE]...`: the bundle is checked as Juju's verifier
+        checks it before any machine is made."""
         bundle = yaml.safe_load(bundle_path.read_text())
+        for overlay in overlays or []:
+            bundle = merge_overlay(bundle, yaml.safe_load(overlay.read_text()) or {}, overlay.parent)
         if self.apps:
             raise LabError(f"model {self.name!r} already has applications: destroy it first")
+        applications = bundle.get("applications") or {}
+        charms = {app: resolve_charm(bundle_path.parent, spec["charm"]) for app, spec in applications.items()}
+        metas = {app: charm_metadata(charm) for app, charm in charms.items()}
+        subordinates = {app for app, meta in metas.items() if is_subordinate(meta)}
+        if errors := subordinate_errors(applications, subordinates):
+            raise LabError("the provided bundle has the following errors:\n" + "\n".join(errors))
         for machine_id in bundle.get("machines") or {}:
             self.add_machine(str(machine_id))
-        for app, spec in (bundle.get("applications") or {}).items():
-            charm_dir = resolve_charm(bundle_path.parent, spec["charm"])
-            meta = charm_metadata(charm_dir)
+        for app, spec in applications.items():
+            charm_dir, meta = charms[app], metas[app]
             options = (meta.get("config") or {}).get("options") or {}
             config = {k: v["default"] for k, v in options.items() if "default" in v}
             for key, value in (spec.get("options") or {}).items():
@@ -264,12 +417,12 @@ class Model:
             unknown = set(bindings.values()) - set(SPACES)
             if unknown:
                 raise LabError(f"{app}: unknown space(s) {sorted(unknown)}; the lab has {sorted(SPACES)}")
-            self.apps[app] = new_application(str(charm_dir), config, bindings)
+            self.apps[app] = new_application(str(charm_dir), config, bindings, subordinate=app in subordinates)
             peers = meta.get("peers") or {}
             for endpoint, peer_spec in peers.items():
                 self._new_relation([(app, endpoint)], peer_spec["interface"], peer=True)
             placements = [str(p) for p in spec.get("to") or []]
-            for n in range(int(spec.get("num_units", 1))):
+            for n in range(int(spec.get("num_units", 0 if app in subordinates else 1))):
                 self.add_unit(app, placements[n] if n < len(placements) else None)
         for name, saas in (bundle.get("saas") or {}).items():
             self.consume(name, saas["url"])
@@ -277,6 +430,7 @@ class Model:
             self.relate(pair[0], pair[1])
 
     def add_machine(self, machine_id: str | None = None) -> str:
+        """A new machine (`juju add-machine`), booted; its id."""
         if machine_id is None:
             machine_id = str(max((int(m) for m in self.data["machines"]), default=-1) + 1)
         host = f"juju-{self.name}-{machine_id}"
@@ -289,23 +443,29 @@ class Model:
         spec = self.apps[app]
         if "remote" in spec:
             raise LabError(f"{app} is a remote application: add units in model {spec['remote']['model']}")
+        if spec.get("subordinate"):
+            # Juju's words (juju/juju state/application.go AddUnit): subordinate units come
+            # only with their principal's.
+            raise LabError(f'cannot add unit to application "{app}": application is a subordinate')
         if machine_id is None or machine_id not in self.data["machines"]:
             machine_id = self.add_machine(machine_id)
         unit = self.admit_unit(app, machine_id)
-        self._install_charm(unit)
+        for new_unit in (unit, *self.admit_subordinates_of(unit)):
+            self._install_charm(new_unit)
         return unit
 
-    def admit_unit(self, app: str, machine_id: str) -> str:
+    def admit_unit(self, app: str, machine_id: str, principal: str | None = None) -> str:
         """Record a new unit of `app` on a machine and queue its hooks in Juju's order: install,
         relation-created for every relation its application is in (peers too), leader-elected or
         leader-settings-changed, config-changed, start, and only then relation-joined/changed
-        with each remote unit, both ways."""
+        with each remote unit, both ways. A subordinate unit names its `principal` unit."""
         spec = self.apps[app]
         unit = f"{app}/{spec['next_unit']}"
         spec["next_unit"] += 1
         spec["units"].append(unit)
         self.units[unit] = {
             "machine": machine_id,
+            "principal": principal,
             "queue": [],
             "status": {"name": "waiting", "message": "agent initialising"},
             "opened_ports": [],
@@ -316,7 +476,7 @@ class Model:
             "next_update_status": None,  # the timer starts once the unit has started
             "leader_term_seen": None,
         }
-        relations = [rid for rid, relation in self.data["relations"].items() if app in [a for a, _ in relation["endpoints"]]]
+        relations = self._live_relations_of(app)
         self._queue(unit, {"kind": "install"})
         for rid in relations:
             self._create_membership(unit, rid)
@@ -348,43 +508,93 @@ class Model:
         return f"/var/lib/juju/agents/unit-{unit.replace('/', '-')}/charm"
 
     def relate(self, a: str, b: str) -> None:
-        (app_a, ep_a), (app_b, ep_b) = self._endpoint(a, b), self._endpoint(b, a)
-        interface = endpoints_of(self.meta(app_a))[ep_a]["interface"]
-        if endpoints_of(self.meta(app_b))[ep_b]["interface"] != interface:
-            raise LabError(f"cannot relate {a} and {b}: interfaces differ")
-        rid = self._new_relation([(app_a, ep_a), (app_b, ep_b)], interface, peer=False)
+        """`juju integrate a b`, with the charms of the subordinate units it brings installed."""
+        for unit in self.record_relation(a, b):
+            self._install_charm(unit)
+
+    def record_relation(self, a: str, b: str) -> list[str]:
+        """The relation and its members' hooks; a container-scoped one between a subordinate
+        and a principal also admits one subordinate unit per principal unit, on its machine, as
+        Juju does when the principal enters the relation's scope. Returns those new units."""
+        (app_a, ep_a), (app_b, ep_b) = self._infer_endpoints(a, b)
+        key = relation_key(((app_a, ep_a), (app_b, ep_b)))
+        if self._find_relation(key) is not None:
+            raise LabError(f'cannot add relation "{key}": relation {key} already exists')
+        spec_a, spec_b = endpoints_of(self.meta(app_a))[ep_a], endpoints_of(self.meta(app_b))[ep_b]
+        scope = "container" if "container" in (spec_a["scope"], spec_b["scope"]) else "global"
+        rid = self._new_relation([(app_a, ep_a), (app_b, ep_b)], spec_a["interface"], peer=False, scope=scope)
         remote = next((app for app in (app_a, app_b) if "remote" in self.apps[app]), None)
         if remote is not None:
             local_app, local_ep = (app_a, ep_a) if remote == app_b else (app_b, ep_b)
-            self._relate_across_models(rid, local_app, local_ep, remote, interface)
+            self._relate_across_models(rid, local_app, local_ep, remote, spec_a["interface"])
         for app in (app_a, app_b):
             for unit in self.apps[app]["units"]:
                 if unit in self.units:  # a remote application's units join through its own model
                     self._create_membership(unit, rid)
                     self._join_members(unit, rid)
+        return self._admit_subordinates(rid, [u for app in (app_a, app_b) for u in self.apps[app]["units"]])
 
-    def _endpoint(self, spec: str, other: str) -> tuple[str, str]:
-        app, _, endpoint = spec.partition(":")
-        if app not in self.apps:
-            raise LabError(f"no application {app!r}")
-        if endpoint:
-            return app, endpoint
-        other_app = other.partition(":")[0]
-        other_eps = endpoints_of(self.meta(other_app))
-        for name, ep in endpoints_of(self.meta(app)).items():
-            if ep["role"] != "peers" and any(
-                o["interface"] == ep["interface"] and o["role"] != ep["role"] for o in other_eps.values()
-            ):
-                return app, name
-        raise LabError(f"no endpoint of {app} matches {other_app}")
+    def admit_subordinates_of(self, principal: str) -> list[str]:
+        """A new principal unit's subordinate units, one per container-scoped relation to a
+        subordinate application (Juju adds them as the principal enters each one's scope)."""
+        new_units = []
+        for rid in self._live_relations_of(self.app_of(principal)):
+            new_units += self._admit_subordinates(rid, [principal])
+        return new_units
 
-    def _new_relation(self, endpoints: list[tuple[str, str]], interface: str, *, peer: bool) -> str:
+    def _admit_subordinates(self, rid: str, candidates: list[str]) -> list[str]:
+        relation = self.data["relations"][rid]
+        apps = [app for app, _ in relation["endpoints"]]
+        subordinate = next((app for app in apps if self.apps[app].get("subordinate")), None)
+        if relation.get("scope") != "container" or subordinate is None or relation["peer"]:
+            return []
+        principal_app = next(app for app in apps if app != subordinate)
+        if self.apps[principal_app].get("subordinate"):
+            return []  # between two subordinates: no unit of either comes from it
+        has_one = {self.units[u].get("principal") for u in self.apps[subordinate]["units"] if u in self.units}
+        return [
+            self.admit_unit(subordinate, self.units[principal]["machine"], principal=principal)
+            for principal in candidates
+            if self.app_of(principal) == principal_app and principal in self.units
+            and not self.units[principal].get("dying") and principal not in has_one
+        ]
+
+    def _infer_endpoints(self, a: str, b: str) -> tuple[Endpoint, Endpoint]:
+        apps = [spec.partition(":")[0] for spec in (a, b)]
+        known = [app for app in apps if app in self.apps]
+        endpoints = {app: self._relatable_endpoints(app) for app in known}
+        subordinates = {app for app in known if self.apps[app].get("subordinate")}
+        return infer_endpoints(a, b, endpoints, subordinates)
+
+    def _relatable_endpoints(self, app: str) -> dict[str, dict[str, str]]:
+        """An application's endpoints; of a remote (cross-model) one only the offered endpoint."""
+        endpoints = endpoints_of(self.meta(app))
+        if remote := self.apps[app].get("remote"):
+            return {remote["endpoint"]: endpoints[remote["endpoint"]]}
+        return endpoints
+
+    def _live_relations_of(self, app: str) -> list[str]:
+        """The relations `app` is in that have not been removed."""
+        return [
+            rid for rid, relation in self.data["relations"].items()
+            if not relation.get("removed") and app in [a for a, _ in relation["endpoints"]]
+        ]
+
+    def _find_relation(self, key: str) -> str | None:
+        return next(
+            (rid for rid, relation in self.data["relations"].items()
+             if not relation["peer"] and not relation.get("removed") and relation_key(relation["endpoints"]) == key),
+            None,
+        )
+
+    def _new_relation(self, endpoints: list[tuple[str, str]], interface: str, *, peer: bool, scope: str = "global") -> str:
         rid = str(self.data["next_relation_id"])
         self.data["next_relation_id"] += 1
         self.data["relations"][rid] = {
             "endpoints": [list(e) for e in endpoints],
             "interface": interface,
             "peer": peer,
+            "scope": scope,  # "container": units see only the other side's units of their principal
             "app_data": {app: {} for app, _ in endpoints},
             "unit_data": {},
             "members": [],  # units in the relation
@@ -403,13 +613,22 @@ class Model:
         """The unit joins the relation's members: relation-joined/changed both ways."""
         relation = self.data["relations"][rid]
         for other in list(relation["members"]):
-            if other == unit:
-                continue
-            if relation["peer"] or self.app_of(other) != self.app_of(unit):
+            if other != unit and self._see_each_other(relation, unit, other):
                 self._join(unit, rid, other)
                 self._join(other, rid, unit)
         relation["members"].append(unit)
         self._send(relation, {"kind": "join", "unit_number": self.unit_number(unit)})
+
+    def _see_each_other(self, relation: dict[str, Any], unit: str, other: str) -> bool:
+        """Units of the two sides see each other (of one application, only in a peer relation);
+        in a container-scoped relation only those of one principal unit: a subordinate unit
+        its principal (Juju's container scope: the principal's container, so its machine)."""
+        if not relation["peer"] and self.app_of(other) == self.app_of(unit):
+            return False
+        return relation.get("scope") != "container" or self._principal_of(unit) == self._principal_of(other)
+
+    def _principal_of(self, unit: str) -> str:
+        return self.units[unit].get("principal") or unit
 
     def _join(self, unit: str, rid: str, remote: str) -> None:
         """Queue relation-joined and a first relation-changed. The unit sees the remote unit
@@ -427,6 +646,16 @@ class Model:
             )
         ]
 
+    def remove_principal_unit(self, unit: str, *, force: bool = False) -> None:
+        """`juju remove-unit`: a subordinate unit is refused in Juju's words (juju/juju apiserver
+        application DestroyUnit); it goes with its principal unit or its relation."""
+        if self.units[unit].get("principal"):
+            raise LabError(
+                f'unit "{unit}" is a subordinate, to remove use remove-relation. '
+                f'Note: this will remove all units of "{self.app_of(unit)}"'
+            )
+        self.remove_unit(unit, force=force)
+
     def remove_unit(self, unit: str, *, force: bool = False) -> None:
         """Departed on both sides, broken, stop and remove on the unit (run by `tick`).
 
@@ -435,6 +664,8 @@ class Model:
         """
         if self.units[unit].get("dying") and not force:
             return
+        for subordinate in [u for u, spec in self.units.items() if spec.get("principal") == unit]:
+            self.remove_unit(subordinate, force=force)  # Juju removes them before their principal
         self.units[unit]["dying"] = True
         for rid, relation in self.data["relations"].items():
             if unit not in relation["members"]:
@@ -464,6 +695,42 @@ class Model:
         if app["leader"] == unit or app["leader"] not in app["units"]:
             self._elect(self.app_of(unit))  # a removed unit's lease is revoked at once
 
+    def remove_relation(self, a: str, b: str) -> None:
+        """`juju remove-relation a b`: relation-departed on both sides of every pair that saw each
+        other, relation-broken on every member. Removing a container-scoped relation also removes
+        the subordinate units it brought: Juju destroys a subordinate unit whose relation to its
+        principal goes away."""
+        key = relation_key(self._infer_endpoints(a, b))
+        rid = self._find_relation(key)
+        if rid is None:
+            raise LabError(f'relation "{key}" not found')
+        relation = self.data["relations"][rid]
+        if relation.get("cross"):
+            raise LabError("removing a cross-model relation is not supported in the lab")
+        members = list(relation["members"])
+        for unit in members:
+            for other in members:
+                if other != unit:
+                    self._forget_pending_join(unit, rid, other)
+            for other in relation["seen"][unit]:
+                self._queue(unit, {"kind": "relation_departed", "relation_id": rid, "remote_unit": other, "departing_unit": other})
+            relation["seen"][unit] = []
+        relation.update(members=[], removed=True)
+        for unit in members:
+            self._queue(unit, {"kind": "relation_broken", "relation_id": rid})
+        if relation.get("scope") == "container":
+            for unit in members:
+                if self.units[unit].get("principal") in members:
+                    self.remove_unit(unit)
+
+    def _drop_if_gone(self, rid: str) -> None:
+        """A removed relation is forgotten once its last hook has run."""
+        relation = self.data["relations"].get(rid)
+        if relation and relation.get("removed") and not any(
+            event.get("relation_id") == rid for spec in self.units.values() for event in spec["queue"]
+        ):
+            del self.data["relations"][rid]
+
     def _forget_unit(self, unit: str) -> None:
         for relation in self.data["relations"].values():
             relation["unit_data"].pop(unit, None)
@@ -474,6 +741,28 @@ class Model:
         for secret in self.data["secrets"].values():
             secret["consumers"].pop(unit, None)
         del self.units[unit]
+
+    def rerun_hook(self, unit: str, hook: str) -> None:
+        """Queue one of the unit's hooks again (`config-changed`, `relation-changed:ENDPOINT`, ...),
+        as a test of idempotence: Juju itself runs a hook again only after it failed. A relation
+        hook runs for the unit's first relation on ENDPOINT, about the first remote unit it knows."""
+        kind, _, endpoint = hook.partition(":")
+        kind = kind.replace("-", "_")
+        if kind not in RERUNNABLE_HOOKS:
+            raise LabError(f"cannot run {hook!r} again; hooks: {', '.join(sorted(RERUNNABLE_HOOKS))}")
+        if not kind.startswith("relation_"):
+            self._queue(unit, {"kind": kind})
+            return
+        app = self.app_of(unit)
+        rid = next(
+            (rid for rid, relation in self.data["relations"].items()
+             if [app, endpoint] in relation["endpoints"] and unit in relation["unit_data"]),
+            None,
+        )
+        if rid is None:
+            raise LabError(f"{unit} has no relation on endpoint {endpoint!r}")
+        remotes = self.data["relations"][rid]["seen"].get(unit, [])
+        self._queue(unit, {"kind": kind, "relation_id": rid, **({"remote_unit": remotes[0]} if remotes else {})})
 
     def set_config(self, app: str, values: dict[str, str]) -> None:
         options = (self.meta(app).get("config") or {}).get("options") or {}
@@ -732,11 +1021,38 @@ class Model:
         self.data["machines"][machine_id].update(state="down", down_since=datetime.now(UTC).timestamp())
         self._stop_agent_timers(machine_id)
 
+    def link(self, machine_a: str, if_a: str, machine_b: str, if_b: str) -> None:
+        """A cable between two machines: interface `if_a` on one, `if_b` on the other, ends of
+        one veth pair (no bridge, no address, both up, transmit checksum offload off as on the
+        underlay's). Kept in the model: restored when a machine restarts, gone with `destroy`."""
+        ends = [(machine_a, checked_interface_name(if_a)), (machine_b, checked_interface_name(if_b))]
+        found = {machine_id: self.machine(machine_id) for machine_id, _ in ends}
+        if clash := link_name_clash(self.data.get("links", []), ends):
+            raise LabError(clash)
+        for machine_id, name in ends:
+            if network.link_exists(found[machine_id].netns, name):
+                raise LabError(f"machine {machine_id} already has an interface {name!r}")
+        network.create_cable(found[machine_a].netns, if_a, found[machine_b].netns, if_b)
+        self.data.setdefault("links", []).append({"a": [machine_a, if_a], "b": [machine_b, if_b]})
+
+    def _restore_links(self, machine_id: str) -> None:
+        """Cables of the machine whose ends are gone are laid again; intact ones stay as they are
+        (an end set down stays down, as a cable does not change over a reboot)."""
+        for link in self.data.get("links", []):
+            if machine_id not in (link["a"][0], link["b"][0]):
+                continue
+            ends = [(self.machine(m).netns, name) for m, name in (link["a"], link["b"])]
+            if not all(network.link_exists(*end) for end in ends):
+                for end in ends:
+                    network.delete_link(*end)
+                network.create_cable(*ends[0], *ends[1])
+
     def restart_machine(self, machine_id: str) -> None:
-        machine = machines.load_machine(self.data["machines"][machine_id]["host"])
+        machine = self.machine(machine_id)
         if machine.is_running():
             machines.stop_machine(machine)
         machines.start_machine(machine)
+        self._restore_links(machine_id)
         self.data["machines"][machine_id].update(state="started", down_since=None)
         self._stop_agent_timers(machine_id)
         # The agents come back: leadership first (a deposed leader hears it now), then start,
@@ -833,6 +1149,8 @@ class Model:
         """A unit that has started gets update-status at the model's interval from now on."""
         if event["kind"] == "start" and result["ok"] and unit in self.units:
             self.units[unit]["next_update_status"] = self._next_update_status(datetime.now(UTC).timestamp())
+        if event["kind"] == "relation_broken" and result["ok"]:
+            self._drop_if_gone(event["relation_id"])
 
     def run_action(self, unit: str, action: str, params: dict[str, Any]) -> dict[str, Any]:
         """Run an action now. Juju checks the parameters against the action's schema before the

@@ -106,6 +106,14 @@ def create_veth(netns: str, name: str, peer_netns: str, peer: str) -> None:
     disable_tx_checksum(peer_netns, peer)
 
 
+def create_cable(netns_a: str, name_a: str, netns_b: str, name_b: str) -> None:
+    """A point-to-point link between two namespaces: a veth pair, no bridge, no address, both
+    ends up (IPv6 link-local addresses come by themselves)."""
+    create_veth(netns_a, name_a, netns_b, name_b)
+    ip(["link", "set", "dev", name_a, "up"], netns=netns_a)  # "dev": a link may be named "up"
+    ip(["link", "set", "dev", name_b, "up"], netns=netns_b)
+
+
 def disable_tx_checksum(netns: str, link: str) -> None:
     # A veth leaves TCP checksums partial; OVS reads frames with AF_PACKET and would
     # forward them with a bad checksum (lab-recipes pitfall 1), so the stack must fill them in.

@@ -1,6 +1,7 @@
 """The lab controller's Juju semantics, on in-memory models (no machines, no charm runs):
 hook order, relation membership, leadership leases, update-status timers, model config,
-application status and action parameters."""
+application status, action parameters, subordinates and container scope, relation removal,
+bundle overlays and link names."""
 
 from __future__ import annotations
 
@@ -8,7 +9,19 @@ import pytest
 import yaml
 
 from tests.lab.action_params import ActionParamsError, checked_params
-from tests.lab.model import LabError, Model, checked_model_config, derived_status, new_application
+from tests.lab.model import (
+    LabError,
+    Model,
+    checked_interface_name,
+    checked_model_config,
+    derived_status,
+    endpoints_of,
+    infer_endpoints,
+    link_name_clash,
+    merge_overlay,
+    new_application,
+    subordinate_errors,
+)
 from tests.lab.paths import REPO_ROOT
 
 T0 = 1_000_000.0  # an arbitrary "now" in seconds
@@ -286,3 +299,317 @@ class TestActionParameters:
             'validation failed: (root) : "service" property is missing and required, given {"extra":true}; '
             '(root) : additional property "extra" is not allowed, given {"extra":true}'
         )
+
+
+# --- subordinates, container scope, relation removal --------------------------------------
+
+METAS = {
+    "chassis": {"requires": {"ovsdb": {"interface": "ovsdb"}}},
+    "central": {"provides": {"ovsdb": {"interface": "ovsdb"}}, "peers": {"cluster": {"interface": "central-peers"}}},
+    "bgp": {
+        "subordinate": True,
+        "requires": {
+            "chassis": {"interface": "juju-info", "scope": "container"},
+            "ovsdb": {"interface": "ovsdb"},
+        },
+        "peers": {"bgp-peers": {"interface": "bgp-peers"}},
+    },
+}
+
+
+def model_with_subordinate(*machine_ids: str) -> tuple[Model, str]:
+    """chassis units on the machines (one each), central on machine 0, bgp deployed (no units)."""
+    model = Model.new("unit")
+    model.meta = METAS.__getitem__  # the charms' metadata without packing them
+    for machine_id in machine_ids:
+        model.data["machines"][machine_id] = {"host": f"h{machine_id}", "index": int(machine_id), "state": "started"}
+    for app, meta in METAS.items():
+        model.apps[app] = new_application("/nowhere", {}, {}, subordinate=bool(meta.get("subordinate")))
+    model._new_relation([("central", "cluster")], "central-peers", peer=True)
+    bgp_peers = model._new_relation([("bgp", "bgp-peers")], "bgp-peers", peer=True)
+    for machine_id in machine_ids:
+        run_queue(model, model.admit_unit("chassis", machine_id))
+    run_queue(model, model.admit_unit("central", "0"))
+    return model, bgp_peers
+
+
+def relation_between(model: Model, key: str) -> str:
+    rid = model._find_relation(key)
+    assert rid is not None, key
+    return rid
+
+
+def run_all(model: Model) -> None:
+    while model.pending():
+        for unit in list(model.pending()):
+            run_queue(model, unit)
+
+
+class TestImplicitJujuInfo:
+    ENDPOINTS = {app: endpoints_of(meta) for app, meta in METAS.items()}
+
+    def infer(self, a: str, b: str):
+        return infer_endpoints(a, b, self.ENDPOINTS, {"bgp"})
+
+    def test_every_charm_provides_it(self):
+        assert self.ENDPOINTS["central"]["juju-info"] == {"role": "provides", "interface": "juju-info", "scope": "global"}
+
+    def test_a_subordinate_finds_it_with_or_without_the_endpoint_names(self):
+        expected = (("bgp", "chassis"), ("chassis", "juju-info"))
+        assert self.infer("bgp:chassis", "chassis:juju-info") == expected
+        assert self.infer("bgp:chassis", "chassis") == expected
+        assert self.infer("bgp", "chassis") == expected
+        assert self.infer("chassis", "bgp:chassis") == (("chassis", "juju-info"), ("bgp", "chassis"))
+
+    def test_an_explicit_endpoint_wins_over_the_implicit_one(self):
+        assert self.infer("bgp", "central") == (("bgp", "ovsdb"), ("central", "ovsdb"))
+
+    def test_a_container_scoped_endpoint_needs_a_subordinate(self):
+        with pytest.raises(LabError, match="^no relations found$"):
+            infer_endpoints("bgp:chassis", "chassis", self.ENDPOINTS, subordinates=set())
+
+    def test_ambiguity_is_refused_in_juju_words(self):
+        endpoints = {
+            "a": endpoints_of({"requires": {"x": {"interface": "i"}, "y": {"interface": "i"}}}),
+            "b": endpoints_of({"provides": {"z": {"interface": "i"}}}),
+        }
+        with pytest.raises(LabError) as refused:
+            infer_endpoints("a", "b", endpoints, set())
+        assert str(refused.value) == 'ambiguous relation: "a b" could refer to "a:x b:z"; "a:y b:z"'
+
+    def test_unknown_applications_and_endpoints_are_refused(self):
+        with pytest.raises(LabError, match='application "nope" not found'):
+            self.infer("nope", "chassis")
+        with pytest.raises(LabError, match='application "bgp" has no "nope" relation'):
+            self.infer("bgp:nope", "chassis")
+
+
+    def test_a_consumed_offer_has_only_the_offered_endpoint(self):
+        model, _ = model_with_subordinate("0")
+        model.apps["remote-central"] = Model._proxy_app("/nowhere", "other", "central", "ovsdb")
+        model.meta = {**METAS, "remote-central": METAS["central"]}.__getitem__
+        assert model._infer_endpoints("bgp", "remote-central") == (("bgp", "ovsdb"), ("remote-central", "ovsdb"))
+        with pytest.raises(LabError, match="^no relations found$"):
+            model._infer_endpoints("bgp:chassis", "remote-central")
+
+
+class TestSubordinates:
+    def test_relating_admits_one_unit_per_principal_unit_on_its_machine_in_hook_order(self):
+        model, peers = model_with_subordinate("0", "1")
+        new_units = model.record_relation("bgp:chassis", "chassis")
+        container = relation_between(model, "bgp:chassis chassis:juju-info")
+        assert new_units == ["bgp/0", "bgp/1"]
+        assert [model.units[u]["machine"] for u in new_units] == ["0", "1"]
+        assert [model.units[u]["principal"] for u in new_units] == ["chassis/0", "chassis/1"]
+        assert kinds(model, "bgp/0") == [
+            ("install",),
+            ("relation_created", peers),
+            ("relation_created", container),
+            ("leader_elected",),
+            ("config_changed",),
+            ("start",),
+            ("relation_joined", container, "chassis/0"),
+            ("relation_changed", container, "chassis/0"),
+            ("relation_joined", peers, "bgp/1"),
+            ("relation_changed", peers, "bgp/1"),
+        ]
+        assert kinds(model, "bgp/1") == [
+            ("install",),
+            ("relation_created", peers),
+            ("relation_created", container),
+            ("leader_settings_changed",),
+            ("config_changed",),
+            ("start",),
+            ("relation_joined", peers, "bgp/0"),
+            ("relation_changed", peers, "bgp/0"),
+            ("relation_joined", container, "chassis/1"),
+            ("relation_changed", container, "chassis/1"),
+        ]
+
+    def test_in_a_container_scoped_relation_units_see_only_their_own_counterpart(self):
+        model, _ = model_with_subordinate("0", "1")
+        model.record_relation("bgp", "chassis")
+        container = relation_between(model, "bgp:chassis chassis:juju-info")
+        run_all(model)
+        seen = model.data["relations"][container]["seen"]
+        assert seen == {"chassis/0": ["bgp/0"], "chassis/1": ["bgp/1"], "bgp/0": ["chassis/0"], "bgp/1": ["chassis/1"]}
+
+    def test_other_relations_of_a_subordinate_are_global(self):
+        model, _ = model_with_subordinate("0", "1")
+        model.record_relation("bgp", "chassis")
+        model.record_relation("bgp", "central")
+        run_all(model)
+        ovsdb = relation_between(model, "bgp:ovsdb central:ovsdb")
+        assert model.data["relations"][ovsdb]["seen"]["central/0"] == ["bgp/0", "bgp/1"]
+
+    def test_a_new_principal_unit_brings_its_subordinate_unit(self):
+        model, _ = model_with_subordinate("0", "1", "2")
+        model.record_relation("bgp", "chassis")
+        model.remove_unit("chassis/1")
+        principal = model.admit_unit("chassis", "2")
+        assert principal == "chassis/3" and model.admit_subordinates_of(principal) == ["bgp/3"]
+        assert model.units["bgp/3"]["machine"] == "2"
+
+    def test_removing_the_principal_removes_its_subordinate_first(self):
+        model, peers = model_with_subordinate("0", "1")
+        model.record_relation("bgp", "chassis")
+        container = relation_between(model, "bgp:chassis chassis:juju-info")
+        run_all(model)
+        model.remove_unit("chassis/0")
+        assert kinds(model, "bgp/0") == [
+            ("relation_departed", peers, "bgp/1"),
+            ("relation_broken", peers),
+            ("relation_departed", container, "chassis/0"),
+            ("relation_broken", container),
+            ("stop",),
+            ("remove",),
+        ]
+        assert kinds(model, "bgp/1") == [("relation_departed", peers, "bgp/0")]
+        assert kinds(model, "chassis/0")[0] == ("relation_departed", container, "bgp/0")
+        assert kinds(model, "chassis/0")[-2:] == [("stop",), ("remove",)]
+        assert kinds(model, "chassis/1") == []
+
+    def test_removing_the_container_relation_removes_the_subordinate_units(self):
+        model, peers = model_with_subordinate("0", "1")
+        model.record_relation("bgp", "chassis")
+        container = relation_between(model, "bgp:chassis chassis:juju-info")
+        run_all(model)
+        model.remove_relation("chassis", "bgp")
+        assert kinds(model, "chassis/0") == [("relation_departed", container, "bgp/0"), ("relation_broken", container)]
+        assert kinds(model, "bgp/0") == [
+            ("relation_departed", container, "chassis/0"),
+            ("relation_broken", container),
+            ("relation_departed", peers, "bgp/1"),
+            ("relation_broken", peers),
+            ("stop",),
+            ("remove",),
+        ]
+        run_all(model)
+        assert container not in model.data["relations"]
+        assert model.apps["bgp"]["units"] == []
+        assert model.record_relation("bgp", "chassis") == ["bgp/2", "bgp/3"]  # numbers are never reused
+
+    def test_removing_a_global_relation_departs_and_breaks_every_member(self):
+        model, _ = model_with_subordinate("0")
+        model.record_relation("chassis", "central")
+        ovsdb = relation_between(model, "central:ovsdb chassis:ovsdb")
+        run_all(model)
+        model.remove_relation("chassis:ovsdb", "central:ovsdb")
+        assert kinds(model, "chassis/0") == [("relation_departed", ovsdb, "central/0"), ("relation_broken", ovsdb)]
+        assert kinds(model, "central/0") == [("relation_departed", ovsdb, "chassis/0"), ("relation_broken", ovsdb)]
+        with pytest.raises(LabError, match='relation "central:ovsdb chassis:ovsdb" not found'):
+            model.remove_relation("chassis", "central")
+
+    def test_a_relation_is_added_once(self):
+        model, _ = model_with_subordinate("0")
+        model.record_relation("chassis", "central")
+        with pytest.raises(LabError, match="already exists"):
+            model.record_relation("central", "chassis:ovsdb")
+
+    def test_add_unit_is_refused_as_juju_refuses_it(self):
+        model, _ = model_with_subordinate("0")
+        with pytest.raises(LabError) as refused:
+            model.add_unit("bgp", "0")
+        assert str(refused.value) == 'cannot add unit to application "bgp": application is a subordinate'
+
+    def test_remove_unit_of_a_subordinate_is_refused_as_juju_refuses_it(self):
+        model, _ = model_with_subordinate("0")
+        model.record_relation("bgp", "chassis")
+        with pytest.raises(LabError) as refused:
+            model.remove_principal_unit("bgp/0")
+        assert str(refused.value) == (
+            'unit "bgp/0" is a subordinate, to remove use remove-relation. Note: this will remove all units of "bgp"'
+        )
+        model.remove_principal_unit("chassis/0")
+        assert model.units["bgp/0"]["dying"]
+
+    def test_a_bundle_giving_a_subordinate_units_is_refused_in_juju_words(self):
+        applications = {"bgp": {"charm": "x", "num_units": 2, "to": ["0"]}, "chassis": {"num_units": 1}}
+        assert subordinate_errors(applications, {"bgp"}) == [
+            'application "bgp" is subordinate but specifies unit placement',
+            'application "bgp" is subordinate but has non-zero num_units',
+        ]
+        assert subordinate_errors({"bgp": {"charm": "x"}}, {"bgp"}) == []
+
+    def test_units_on_one_machine_never_run_hooks_at_the_same_time(self):
+        model, _ = model_with_subordinate("0", "1")
+        model.record_relation("bgp", "chassis")
+        assert model.pending().keys() == {"chassis/0", "chassis/1", "bgp/0", "bgp/1"}
+        # One unit per machine: the one whose next event is oldest (the principals' relation-created).
+        assert sorted(model.runnable(busy_machines=set())) == ["chassis/0", "chassis/1"]
+        assert model.runnable(busy_machines={"1"}) == ["chassis/0"]
+        run_queue(model, "chassis/0")
+        assert model.runnable(busy_machines={"1"}) == ["bgp/0"]
+
+
+class TestOverlays:
+    BUNDLE = {
+        "machines": {"0": {}},
+        "applications": {
+            "central": {"charm": "./charms/central", "num_units": 1, "options": {"a": 1, "b": 2}},
+            "ca": {"charm": "./charms/ca", "num_units": 1},
+        },
+        "relations": [["central:certificates", "ca:certificates"]],
+    }
+
+    def test_applications_merge_key_by_key_and_relations_append(self, tmp_path):
+        overlay = {
+            "machines": {"1": {}},
+            "applications": {
+                "central": {"num_units": 3, "options": {"b": 20, "c": 30}},
+                "bgp": {"charm": "../charms/bgp"},
+            },
+            "relations": [["bgp", "central"]],
+        }
+        merged = merge_overlay(self.BUNDLE, overlay, tmp_path / "overlays")
+        assert merged["machines"] == {"0": {}, "1": {}}
+        assert merged["applications"]["central"] == {
+            "charm": "./charms/central", "num_units": 3, "options": {"a": 1, "b": 20, "c": 30},
+        }
+        assert merged["applications"]["bgp"] == {"charm": str(tmp_path / "charms/bgp")}
+        assert merged["relations"] == [["central:certificates", "ca:certificates"], ["bgp", "central"]]
+        assert self.BUNDLE["applications"]["central"]["options"] == {"a": 1, "b": 2}  # the input stays as it was
+
+    def test_an_application_without_a_value_is_removed_with_its_relations(self, tmp_path):
+        merged = merge_overlay(self.BUNDLE, {"applications": {"ca": None}}, tmp_path)
+        assert list(merged["applications"]) == ["central"]
+        assert merged["relations"] == []
+
+
+class TestLinkNames:
+    @pytest.mark.parametrize("name", ["swp1", "ext-b", "a" * 15, "eth0.100", "v_x"])
+    def test_linux_names_are_taken(self, name):
+        assert checked_interface_name(name) == name
+
+    @pytest.mark.parametrize("name", ["", "a" * 16, ".", "..", "a/b", "a:b", "a b"])
+    def test_names_linux_refuses_are_refused(self, name):
+        with pytest.raises(LabError, match="invalid interface name"):
+            checked_interface_name(name)
+
+    def test_a_name_used_on_a_machine_is_refused(self):
+        links = [{"a": ["0", "swp1"], "b": ["1", "swp1"]}]
+        assert link_name_clash(links, [("0", "swp2"), ("1", "swp2")]) is None
+        assert link_name_clash(links, [("2", "swp1"), ("1", "swp1")]) == "machine 1 already has an interface 'swp1'"
+        assert link_name_clash([], [("0", "x"), ("0", "x")]) == "machine 0 already has an interface 'x'"
+
+
+class TestRerunHook:
+    def test_a_relation_hook_runs_again_about_a_remote_unit_the_unit_knows(self):
+        model, peer = model_with_peers("0", "1")
+        first, second = model.admit_unit("db", "0"), model.admit_unit("db", "1")
+        run_queue(model, first)
+        run_queue(model, second)
+
+        model.rerun_hook(first, "relation-changed:cluster")
+        model.rerun_hook(first, "config-changed")
+
+        assert kinds(model, first) == [("relation_changed", peer, second), ("config_changed",)]
+
+    def test_an_unknown_hook_or_endpoint_is_refused(self):
+        model, _ = model_with_peers("0")
+        unit = model.admit_unit("db", "0")
+
+        with pytest.raises(LabError, match="cannot run 'remove' again"):
+            model.rerun_hook(unit, "remove")
+        with pytest.raises(LabError, match="db/0 has no relation on endpoint 'nowhere'"):
+            model.rerun_hook(unit, "relation-changed:nowhere")
