@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pyroute2 import IPRoute
+from pyroute2.ethtool import Ethtool
 
 from charmed_ovn.bgp_northbound import InterfaceNames, vrf_name
 
@@ -104,6 +105,21 @@ def _disable_router_advertisements(interface: str) -> None:
     (SYSCTL_DIR / interface / "accept_ra").write_text("0\n")
 
 
+def _fill_in_checksums(interface: str) -> None:
+    """BIRD's packets leave the -bgp end with complete checksums. With checksum offload on, a veth
+    hands them on partial; a userspace (netdev) Open vSwitch reads the -brg end with a packet
+    socket and would forward them so, and the peer drops them (its SYN-ACKs never arrive)."""
+    ethtool = Ethtool()
+    try:
+        features = ethtool.get_features(interface)
+        for name, feature in features.features.items():
+            if name.startswith("tx-checksum"):
+                feature.enable = False
+        ethtool.set_features(interface, features)
+    finally:
+        ethtool.close()
+
+
 def apply_plan(wanted: LinkPlan) -> bool:
     """Make the links and rules match `wanted`, removing own ones it does not list; return
     whether anything changed."""
@@ -117,14 +133,15 @@ def apply_plan(wanted: LinkPlan) -> bool:
         for veth in wanted.veths:
             if veth.bgp_end in links:
                 continue
-            ipr.link("add", ifname=veth.bgp_end, kind="veth", peer=veth.bridge_end)
+            # The -bgp end gets the router port's MAC while down: its link-local address, which
+            # the peer learns from OVN's router advertisements, derives from it when it comes up.
+            ipr.link("add", ifname=veth.bgp_end, kind="veth", peer=veth.bridge_end, address=veth.mac)
+            if wanted.vrf:
+                ipr.link("set", index=ipr.link_lookup(ifname=veth.bgp_end)[0], master=ipr.link_lookup(ifname=wanted.vrf)[0])
+            _fill_in_checksums(veth.bgp_end)
             for end in (veth.bgp_end, veth.bridge_end):
                 _disable_router_advertisements(end)
                 ipr.link("set", index=ipr.link_lookup(ifname=end)[0], ifalias=ALIAS, state="up")
-            bgp_end = ipr.link_lookup(ifname=veth.bgp_end)[0]
-            ipr.link("set", index=bgp_end, address=veth.mac)
-            if wanted.vrf:
-                ipr.link("set", index=bgp_end, master=ipr.link_lookup(ifname=wanted.vrf)[0])
             changed = True
         kept = {wanted.vrf} | {veth.bgp_end for veth in wanted.veths} | {veth.bridge_end for veth in wanted.veths}
         for name, index in _own_links(ipr).items():

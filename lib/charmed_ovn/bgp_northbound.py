@@ -17,12 +17,13 @@ so the schema version of the running database is what tells the releases apart.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from ovsdbapp.backend.ovs_idl import connection, idlutils
+from ovsdbapp.backend.ovs_idl import command, connection, idlutils
 from ovsdbapp.schema.ovn_northbound import impl_idl
 
 from charmed_ovn import ovsdb_client
@@ -32,6 +33,10 @@ OWNER_KEY = "charmed-ovn-bgp-chassis"
 MIN_SCHEMA = (7, 11, 0)  # OVN 25.03: dynamic routing, routing-protocol-redirect, port names
 VRF_ID_SCHEMA = (7, 18, 0)  # OVN 26.03: dynamic-routing-vrf-id
 BGP_REDIRECTED_PROTOCOLS = "BGP,BFD"
+# Where each kind of datapath requests its tunnel key (the table, before OVN 26.03).
+TUNNEL_KEY_COLUMNS = {"Logical_Router": "options", "Logical_Switch": "other_config"}
+TUNNEL_KEY = "requested-tnl-key"
+CLAIM_KEY = "charmed-ovn-bgp-claim"  # NB_Global: a claim in progress (serialises claims)
 # MicroOVN's router advertisements on the router port, so that link-local (unnumbered) peers
 # find it.
 IPV6_RA_CONFIGS = {"send_periodic": "true", "address_mode": "slaac", "max_interval": "4", "min_interval": "3"}
@@ -39,6 +44,10 @@ IPV6_RA_CONFIGS = {"send_periodic": "true", "address_mode": "slaac", "max_interv
 
 class OvnTooOldError(ValueError):
     """The running OVN has no dynamic routing."""
+
+
+class TableTakenError(ValueError):
+    """The configured table is the tunnel key another OVN datapath requests."""
 
 
 def schema_tuple(version: str) -> tuple[int, ...]:
@@ -110,6 +119,11 @@ def router_id(host: str, first_interface: str) -> str:
     return ".".join(str(byte) for byte in digest[:4])
 
 
+def bare_router(host: str, chassis: str) -> Row:
+    """The integration's router before it has a table: named and tagged as the chassis' own."""
+    return Row("Logical_Router", router_name(host), {"external_ids": {OWNER_KEY: chassis}})
+
+
 def vrf_name(table: int) -> str:
     return f"ovnvrf{table}"
 
@@ -142,7 +156,7 @@ def desired_objects(
     if features.vrf_id_option:
         router_options["dynamic-routing-vrf-id"] = str(table)
     else:
-        router_options["requested-tnl-key"] = str(table)
+        router_options[TUNNEL_KEY] = str(table)
     router = Row("Logical_Router", router_name(host), {"options": router_options, "external_ids": owner})
     names = [InterfaceNames.of(host, interface) for interface in interfaces]
     switches = tuple(Row("Logical_Switch", n.switch, {"external_ids": owner}) for n in names)
@@ -152,6 +166,7 @@ def desired_objects(
             n.router_port,
             {
                 "mac": n.mac,
+                "external_ids": owner,  # the operator's own ports on the router are never touched
                 "options": {
                     "dynamic-routing-maintain-vrf": str(maintain_vrf).lower(),
                     "dynamic-routing-redistribute": "nat,lb",
@@ -209,6 +224,65 @@ class _NorthboundApi(impl_idl.OvnNbApiIdlImpl):
     ovsdb_connection = ovsdb_client.OwnConnection()
 
 
+def _nb_global(api: _NorthboundApi) -> Any:
+    return next(iter(api.tables["NB_Global"].rows.values()))
+
+
+class _ClaimTunnelKey(command.BaseCommand):
+    """Set a router's requested tunnel key to what `choose` picks from the keys the other
+    datapaths request, atomically. Every claim that writes also writes a token of its own into
+    one NB_Global cell that every claim verifies (verifying the rows read cannot see a router
+    created meanwhile): of two claims at the same moment OVSDB refuses the later (TRY_AGAIN) and
+    ovsdbapp runs it again on the new contents, so two routers never request one key. The
+    result: the key, and the token when it wrote one (_ForgetClaim removes it)."""
+
+    def __init__(self, api: _NorthboundApi, router: str, choose: Callable[[set[int]], int]):
+        super().__init__(api)
+        self.router = router
+        self.choose = choose
+        self.token = f"{router}={uuid.uuid4().hex}"
+
+    def run_idl(self, txn: Any) -> None:
+        claims = _nb_global(self.api)
+        claims.verify("external_ids")
+        taken: dict[int, str] = {}
+        own = None
+        for table, column in TUNNEL_KEY_COLUMNS.items():
+            for row in self.api.tables[table].rows.values():
+                if table == "Logical_Router" and row.name == self.router:
+                    own = row
+                    continue
+                row.verify(column)
+                key = getattr(row, column).get(TUNNEL_KEY, "")
+                if key.isdigit():
+                    taken[int(key)] = row.name
+        if own is None:
+            raise idlutils.RowNotFound(table="Logical_Router", col="name", match=self.router)
+        chosen = self.choose(set(taken))
+        if chosen in taken:
+            raise TableTakenError(f"vrf: table {chosen} is the tunnel key OVN datapath {taken[chosen]} requests; use another or auto")
+        written = own.options.get(TUNNEL_KEY) != str(chosen)
+        if written:
+            own.setkey("options", TUNNEL_KEY, str(chosen))
+            claims.setkey("external_ids", CLAIM_KEY, self.token)
+        self.result = (chosen, self.token if written else None)
+
+
+class _ForgetClaim(command.BaseCommand):
+    """Remove a claim's token from NB_Global unless a later claim replaced it (which removes its
+    own): once every claim is done the cell is gone."""
+
+    def __init__(self, api: _NorthboundApi, token: str):
+        super().__init__(api)
+        self.token = token
+
+    def run_idl(self, txn: Any) -> None:
+        claims = _nb_global(self.api)
+        claims.verify("external_ids")
+        if claims.external_ids.get(CLAIM_KEY) == self.token:
+            claims.delkey("external_ids", CLAIM_KEY)
+
+
 class Northbound:
     """The Northbound rows of one chassis' integration, through ovsdbapp over TLS."""
 
@@ -257,7 +331,8 @@ class Northbound:
 
     def remove_except(self, chassis: str, keep: NorthboundObjects | None) -> bool:
         """Delete the integration's routers and switches on `chassis` that `keep` does not list
-        (their ports go with them); router ports of the kept router that it no longer lists too."""
+        (their ports go with them); its own router ports of the kept router that it no longer
+        lists too (ports others added to the router stay)."""
         routers, switches = self.owned(chassis)
         kept = {keep.router.name, *(switch.name for switch in keep.switches)} if keep else set()
         kept_ports = {port.name for port in keep.router_ports} if keep else set()
@@ -266,7 +341,7 @@ class Northbound:
             port.name
             for router in routers if router in kept
             for port in api.lookup("Logical_Router", router).ports
-            if port.name not in kept_ports
+            if port.external_ids.get(OWNER_KEY) == chassis and port.name not in kept_ports
         ]
         doomed = [name for name in routers + switches if name not in kept]
         if not doomed and not stale_ports:
@@ -274,25 +349,24 @@ class Northbound:
         with api.transaction(check_error=True) as txn:
             for port in stale_ports:
                 txn.add(api.lrp_del(port, if_exists=True))
-            for name in routers:
-                if name not in kept:
-                    txn.add(api.lr_del(name, if_exists=True))
-            for name in switches:
-                if name not in kept:
-                    txn.add(api.ls_del(name, if_exists=True))
+            for name in doomed:
+                txn.add(api.lr_del(name, if_exists=True) if name in routers else api.ls_del(name, if_exists=True))
         return True
 
-    def datapath_keys_in_use(self, own_router: str) -> set[int]:
-        """The tunnel keys other routers and switches request (an auto table must avoid them
-        while the table is the router's tunnel key)."""
-        keys = set()
-        for table in ("Logical_Router", "Logical_Switch"):
-            column = "options" if table == "Logical_Router" else "other_config"
-            for row in self._api.db_list(table, columns=["name", column]).execute(check_error=True):
-                key = row[column].get("requested-tnl-key")
-                if row["name"] != own_router and key and key.isdigit():
-                    keys.add(int(key))
-        return keys
+    def claim_tunnel_key(self, router: Row, choose: Callable[[set[int]], int]) -> int:
+        """Create `router` if it is missing (without a key), then claim its tunnel key, which is
+        the table on OVN before 26.03; TableTakenError when `choose` insists on a taken one."""
+        api = self._api
+        if self._current(router) is None:
+            with api.transaction(check_error=True) as txn:
+                txn.add(api.lr_add(router.name, may_exist=True, external_ids=router.columns["external_ids"]))
+        with api.transaction(check_error=True) as txn:
+            claimed = txn.add(_ClaimTunnelKey(api, router.name, choose))
+        key, token = claimed.result
+        if token is not None:
+            with api.transaction(check_error=True) as txn:
+                txn.add(_ForgetClaim(api, token))
+        return key
 
 
 @contextmanager

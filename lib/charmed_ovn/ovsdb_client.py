@@ -98,8 +98,8 @@ def _transact(rpc: jsonrpc.Connection, request: jsonrpc.Message, deadline_ms: fl
     raise OvsdbUnavailableError(os.strerror(error) if error > 0 else "connection closed")
 
 
-def _request_schema(remote: str, database: str, deadline_ms: float) -> dict[str, Any]:
-    """`get_schema` on one remote, within the deadline."""
+def _request(remote: str, method: str, params: list[Any], deadline_ms: float) -> Any:
+    """One JSON-RPC request to one remote, within the deadline."""
     try:
         timeout_ms = max(0, int(deadline_ms - timeval.msec()))
         error, connected = stream.Stream.open_block(stream.Stream.open(remote), timeout_ms)
@@ -109,27 +109,45 @@ def _request_schema(remote: str, database: str, deadline_ms: float) -> dict[str,
         raise OvsdbUnavailableError(f"{remote}: {os.strerror(error)}")
     rpc = jsonrpc.Connection(connected)
     try:
-        return _transact(rpc, jsonrpc.Message.create_request("get_schema", [database]), deadline_ms)
+        return _transact(rpc, jsonrpc.Message.create_request(method, params), deadline_ms)
     except OvsdbUnavailableError as e:
         raise OvsdbUnavailableError(f"{remote}: {e}") from None
     finally:
         rpc.close()
 
 
-def fetch_schema(
-    remotes: str, database: str, certificate: ClientCertificate | None = None, timeout: float = TIMEOUT_S
-) -> dict[str, Any]:
-    """The schema of `database` on the first of `remotes` that answers; OvsdbUnavailableError when
-    none does within `timeout` seconds."""
+def _first_answer(
+    remotes: str, what: str, request: tuple[str, list[Any]], certificate: ClientCertificate | None, timeout: float
+) -> Any:
+    """The result from the first of `remotes` that answers; OvsdbUnavailableError when none does
+    within `timeout` seconds."""
     _present(certificate, remotes)
     deadline_ms = timeval.msec() + timeout * 1000
     failures = []
     for remote in idlutils.parse_connection(remotes):
         try:
-            return _request_schema(remote, database, deadline_ms)
+            return _request(remote, *request, deadline_ms)
         except OvsdbUnavailableError as e:
             failures.append(str(e))
-    raise OvsdbUnavailableError(f"no {database} schema from {remotes}: {'; '.join(failures)}")
+    raise OvsdbUnavailableError(f"no {what} from {remotes}: {'; '.join(failures)}")
+
+
+def fetch_schema(
+    remotes: str, database: str, certificate: ClientCertificate | None = None, timeout: float = TIMEOUT_S
+) -> dict[str, Any]:
+    """The schema of `database` on the first of `remotes` that answers."""
+    return _first_answer(remotes, f"{database} schema", ("get_schema", [database]), certificate, timeout)
+
+
+def select_rows(
+    remotes: str, database: str, table: str, columns: list[str],
+    certificate: ClientCertificate | None = None, timeout: float = TIMEOUT_S,
+) -> list[dict[str, Any]]:
+    """`columns` of every row of `table`, in OVSDB's JSON notation: one read, no replica (an IDL
+    would copy the whole database to read a few cells)."""
+    select = {"op": "select", "table": table, "where": [], "columns": columns}
+    reply = _first_answer(remotes, f"{database} {table} rows", ("transact", [database, select]), certificate, timeout)
+    return reply[0]["rows"]
 
 
 def active_schema_version(

@@ -4,19 +4,22 @@ and the certificates that are not valid now."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from cryptography import x509
 
 from charmed_ovn import certificate_files, ovsdb_client, paths, pki
-from charmed_ovn.databases import DATABASES, SB
+from charmed_ovn.bgp_northbound import OWNER_KEY
+from charmed_ovn.databases import DATABASES, NB, SB
 from charmed_ovn.interfaces.central_cluster import CentralUnitData
 
 CENTRAL = "central"
 CHASSIS = "chassis"
 SWITCH = "switch"
+BGP = "bgp"
 
 
 @dataclass(frozen=True)
@@ -42,15 +45,23 @@ class SchemaReport:
         return self.active is not None and versions == {self.active}
 
 
-def members(central: Mapping[str, str], chassis: Mapping[str, str]) -> list[Member]:
+def members(central: Mapping[str, str], chassis: Mapping[str, str], bgp: Set[str] = frozenset()) -> list[Member]:
     """Members by name (hostname) from the central units and the Southbound chassis: a machine
-    running both appears once. Every chassis runs Open vSwitch, MicroOVN's `switch`."""
+    running both appears once. Every chassis runs Open vSwitch, MicroOVN's `switch`; those in
+    `bgp` run ovn-bgp's BIRD too."""
     names = sorted({*central, *chassis})
     result = []
     for name in names:
         services = ([CENTRAL] if name in central else []) + ([CHASSIS, SWITCH] if name in chassis else [])
+        services += [BGP] if name in chassis and name in bgp else []
         result.append(Member(name, central.get(name) or chassis[name], tuple(services)))
     return result
+
+
+def bgp_chassis(routers: list[dict[str, Any]]) -> set[str]:
+    """The chassis with ovn-bgp's integration enabled: the owners of its routers, from
+    Logical_Router rows in OVSDB's JSON notation (`external_ids` is ["map", [[key, value], ...]])."""
+    return {value for row in routers for key, value in row["external_ids"][1] if key == OWNER_KEY}
 
 
 def certificate_problems(certificates: Mapping[str, str], now: datetime) -> list[str]:
@@ -139,4 +150,9 @@ def gather(
     ]
     central = {data.hostname: data.address for data in units.values() if data.hostname}
     problems = certificate_problems(certificate_files.present(files, pki.CENTRAL_SERVICES), now)
-    return members(central, encaps), schemas, problems
+    try:
+        bgp = bgp_chassis(ovsdb_client.select_rows(f"unix:{NB.socket}", NB.name, "Logical_Router", ["external_ids"]))
+    except ovsdb_client.OvsdbUnavailableError:
+        bgp = set()
+        problems.append("the local Northbound database server does not answer: bgp services not shown")
+    return members(central, encaps, bgp), schemas, problems

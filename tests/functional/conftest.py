@@ -83,6 +83,8 @@ def lab_leftovers(model: str) -> list[str]:
 # skipped with this property, and the run's summary lists them: a check that did not happen is
 # never silent.
 NOT_RUN_HERE = "not run on this host"
+# Figures a test measured (e.g. a failover gap), printed in the run's summary: reported, not asserted.
+MEASURED = "measured"
 
 
 def not_run_here(request: pytest.FixtureRequest, reason: str) -> None:
@@ -102,6 +104,16 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("checks that could not run on this host", sep="!", yellow=True, bold=True)
         for line in not_run:
             terminalreporter.line(line, yellow=True)
+    measured = [
+        f"{report.nodeid}: {value}"
+        for report in terminalreporter.stats.get("passed", [])
+        for key, value in getattr(report, "user_properties", [])
+        if key == MEASURED
+    ]
+    if measured:
+        terminalreporter.section("measured")
+        for line in measured:
+            terminalreporter.line(line)
 
 
 @pytest.fixture(scope="module")

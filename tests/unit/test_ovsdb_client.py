@@ -99,6 +99,22 @@ def test_active_schema_version_is_none_when_the_server_refuses(peer):
     assert ovsdb_client.active_schema_version(remote, ovsdb_client.NORTHBOUND) is None
 
 
+def test_select_rows_reads_the_columns_of_every_row_in_one_transaction(peer):
+    rows = [{"external_ids": ["map", [["charmed-ovn-bgp-chassis", "compute-1"]]]}]
+    requests: list[dict] = []
+
+    def respond(request: dict) -> dict:
+        requests.append(request)
+        return {"result": [{"rows": rows}], "error": None}
+
+    remote = peer(respond)
+
+    assert ovsdb_client.select_rows(remote, ovsdb_client.NORTHBOUND, "Logical_Router", ["external_ids"]) == rows
+    assert [(r["method"], r["params"]) for r in requests] == [
+        ("transact", ["OVN_Northbound", {"op": "select", "table": "Logical_Router", "where": [], "columns": ["external_ids"]}])
+    ]
+
+
 def test_fetch_schema_gives_up_at_the_deadline_when_the_server_never_answers(peer):
     remote = peer(lambda request: None)
     outcome: list[BaseException] = []

@@ -91,6 +91,29 @@ def test_members_of_nothing_is_empty():
     assert summary.members({}, {}) == []
 
 
+def test_members_a_chassis_with_bgp_enabled_runs_bgp_too():
+    chassis = {"compute-1": "10.0.1.21", "compute-2": "10.0.1.22"}
+    assert summary.members({}, chassis, {"compute-2"}) == [
+        Member("compute-1", "10.0.1.21", ("chassis", "switch")),
+        Member("compute-2", "10.0.1.22", ("chassis", "switch", "bgp")),
+    ]
+
+
+def test_members_bgp_of_a_chassis_that_is_gone_is_not_listed():
+    assert summary.members({"central-0": "10.0.0.10"}, {}, {"central-0"}) == [
+        Member("central-0", "10.0.0.10", ("central",))
+    ]
+
+
+def test_bgp_chassis_are_the_owners_of_bgp_routers_only():
+    routers = [
+        {"external_ids": ["map", [["charmed-ovn-bgp-chassis", "compute-1"]]]},
+        {"external_ids": ["map", [["neutron:router_name", "tenant"]]]},  # a router of someone else
+        {"external_ids": ["map", []]},
+    ]
+    assert summary.bgp_chassis(routers) == {"compute-1"}
+
+
 # --- schema versions -------------------------------------------------------------------------------
 
 

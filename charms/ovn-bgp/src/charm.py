@@ -38,7 +38,13 @@ from charmed_ovn.bgp_config import (
     read_record,
     write_record,
 )
-from charmed_ovn.bgp_northbound import OvnTooOldError, RoutingFeatures, desired_objects, router_name
+from charmed_ovn.bgp_northbound import (
+    OvnTooOldError,
+    RoutingFeatures,
+    TableTakenError,
+    bare_router,
+    desired_objects,
+)
 from charmed_ovn.certificate_files import install_assigned
 from charmed_ovn.config import ConfigError
 from charmed_ovn.interfaces.bgp_peers import BgpAppData
@@ -58,6 +64,7 @@ class OVNBgpCharm(ops.CharmBase):
     def __init__(self, framework: ops.Framework):
         super().__init__(framework)
         self.files = paths.charm_files(self.app.name)
+        self._table_taken: str | None = None  # why the configured table cannot be used, this hook
         self.certificates = TLSCertificatesRequiresV4(
             self,
             CERTIFICATES,
@@ -190,12 +197,20 @@ class OVNBgpCharm(ops.CharmBase):
         remotes = self._northbound_remotes
         assert remotes is not None
         has_vrf = bgp_netlink.kernel_has_vrf()
+        local, current = bgp_netlink.tables_in_use(), None if self._record is None else self._record.table
+
+        def choose(taken: set[int]) -> int:
+            # A table another chassis' router claimed first is given up (auto) or refused (set).
+            return choose_table(options.vrf, None if current in taken else current, local | taken)
+
+        write_record(self.files.bgp_record, IntegrationRecord(choose(set()), remotes))  # before anything is made
         with bgp_northbound.northbound(remotes, schema) as nb:
-            in_use = bgp_netlink.tables_in_use()
-            if not features.vrf_id_option:  # the table is the router's tunnel key: unique in OVN
-                in_use |= nb.datapath_keys_in_use(router_name(host))
-            table = choose_table(options.vrf, None if self._record is None else self._record.table, in_use)
-            write_record(self.files.bgp_record, IntegrationRecord(table, remotes))  # before anything is made
+            try:  # the table is the router's tunnel key before OVN 26.03: unique in OVN
+                table = choose(set()) if features.vrf_id_option else nb.claim_tunnel_key(bare_router(host, chassis_name), choose)
+            except TableTakenError as e:
+                self._table_taken = str(e)
+                return
+            write_record(self.files.bgp_record, IntegrationRecord(table, remotes))
             objects = desired_objects(host, chassis_name, options.interfaces, table, features, maintain_vrf=False)
             nb.apply(objects)
             nb.remove_except(chassis_name, objects)
@@ -283,6 +298,8 @@ class OVNBgpCharm(ops.CharmBase):
             self._features()
         except OvnTooOldError as e:
             return ops.BlockedStatus(str(e))
+        if self._table_taken is not None:
+            return ops.BlockedStatus(self._table_taken)
         asn, record = self._asn(options), self._record
         if asn is None:
             return ops.WaitingStatus("waiting for the leader to allocate an AS number")

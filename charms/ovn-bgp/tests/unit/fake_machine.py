@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -104,8 +104,11 @@ class FakeNorthbound:
             return True
         return False
 
-    def datapath_keys_in_use(self, own_router: str) -> set[int]:
-        return set(self.requested_keys)
+    def claim_tunnel_key(self, router: bgp_northbound.Row, choose: Callable[[set[int]], int]) -> int:
+        chosen = choose(set(self.requested_keys))
+        if chosen in self.requested_keys:
+            raise bgp_northbound.TableTakenError(f"vrf: table {chosen} is the tunnel key OVN datapath ls-other requests; use another or auto")
+        return chosen
 
 
 class FakeMachine(FakeServices):

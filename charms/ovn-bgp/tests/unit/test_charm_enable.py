@@ -52,6 +52,27 @@ class TestCharmEnable(CharmTest):
 
         assert self.machine.links is not None and self.machine.links.table == 13
 
+    def test_given_its_table_claimed_by_another_router_when_reconciled_then_auto_moves_on(self):
+        state = self.enabled()
+        self.machine.tables.add(10)  # now used by the integration itself
+        self.machine.northbound.requested_keys = {10}  # another chassis' router claimed 10 first
+
+        self.ctx.run(self.ctx.on.update_status(), state)
+
+        assert self.machine.links is not None and self.machine.links.table == 11
+        assert self.machine.northbound.objects[CHASSIS].router.columns["options"]["requested-tnl-key"] == "11"
+
+    def test_given_a_configured_table_another_datapath_requests_when_enabled_then_blocked_and_nothing_applied(self):
+        self.machine.northbound.requested_keys = {42}
+
+        out = self.enabled(vrf="42")
+
+        assert out.unit_status == testing.BlockedStatus(
+            "vrf: table 42 is the tunnel key OVN datapath ls-other requests; use another or auto"
+        )
+        assert self.machine.northbound.objects == {}
+        assert self.machine.links is None
+
     def test_given_an_enabled_unit_when_every_hook_runs_again_then_nothing_changes(self):
         state = self.enabled()
         self.machine.tables.add(10)  # now used by the integration itself

@@ -24,8 +24,19 @@ from charmlibs.interfaces.tls_certificates import Certificate, CertificateSignin
 from cryptography import x509
 from ops import testing
 
-from charmed_ovn import backup, certificate_files, clients, daemons, ovsdb_client, paths, pki, raft, schema
-from charmed_ovn.databases import DATABASES, SB, Database
+from charmed_ovn import (
+    backup,
+    bgp_northbound,
+    certificate_files,
+    clients,
+    daemons,
+    ovsdb_client,
+    paths,
+    pki,
+    raft,
+    schema,
+)
+from charmed_ovn.databases import DATABASES, NB, SB, Database
 from charmed_ovn.interfaces.ovsdb import remote
 from charmed_ovn.raft import ClusterStatus
 from tests.charm_unit import FakeServices, load_charm_module
@@ -86,6 +97,7 @@ class FakeMachine(FakeServices):
         self.has_majority = True  # the cluster can commit a kick
         self.unreachable: set[str] = set()  # raft remotes that refuse connections (dead machines)
         self.encaps: dict[str, str] = {}  # the Southbound's chassis -> encapsulation address
+        self.bgp_chassis: set[str] = set()  # chassis whose ovn-bgp made its router in the Northbound
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         super().install(monkeypatch)
@@ -107,6 +119,7 @@ class FakeMachine(FakeServices):
         monkeypatch.setattr(schema, "expected_schema_version", self.expected_schema_version)
         monkeypatch.setattr(ovsdb_client, "active_schema_version", self.active_schema_version)
         monkeypatch.setattr(ovsdb_client, "Southbound", self.southbound)
+        monkeypatch.setattr(ovsdb_client, "select_rows", self.select_rows)
         monkeypatch.setattr(backup, "back_up", self.back_up)
         monkeypatch.setattr(backup, "remove_database_files", self.remove_database_files)
         monkeypatch.setattr(clients, "install_wrappers", self.install_wrappers)
@@ -203,6 +216,13 @@ class FakeMachine(FakeServices):
         [db] = [db for db in DATABASES if db.name == database]
         assert remotes == f"unix:{db.socket}", "the status action asks its local server"
         return self.active_schema_versions[db.short] if self._answering(db) else None
+
+    def select_rows(self, remotes: str, database: str, table: str, columns: list[str], *_: object) -> list[dict]:
+        assert (remotes, database, table, columns) == (f"unix:{NB.socket}", NB.name, "Logical_Router", ["external_ids"])
+        if not self._answering(NB):
+            raise ovsdb_client.OvsdbUnavailableError("no answer in time")
+        tagged = [{"external_ids": ["map", [[bgp_northbound.OWNER_KEY, name]]]} for name in sorted(self.bgp_chassis)]
+        return [*tagged, {"external_ids": ["map", []]}]
 
     def leave(self, db: Database, timeout: float = raft.MEMBERSHIP_CHANGE_TIMEOUT_S) -> bool:
         fake = self.dbs[db.short]

@@ -79,6 +79,18 @@ class TestCharmStatusAction:
     def test_given_same_schema_everywhere_when_status_then_members_with_their_services_and_schemas_ok(self):
         assert self.status(self.state()) == ALL_OK
 
+    def test_given_chassis_with_bgp_enabled_when_status_then_they_list_the_bgp_service(self):
+        self.machine.bgp_chassis = {"central-2", "compute-1"}
+
+        members = json.loads(self.status(self.state(), "json"))["members"]
+
+        assert {m["name"]: m["services"] for m in members} == {
+            "central-0": ["central", "chassis", "switch"],
+            "central-1": ["central"],
+            "central-2": ["central", "chassis", "switch", "bgp"],
+            "compute-1": ["chassis", "switch", "bgp"],
+        }
+
     def test_given_a_peer_with_newer_nb_packages_when_status_then_nb_needs_attention(self):
         state = self.state({2: {"nb-schema": "7.12.0", "sb-schema": "21.2.0"}})
 
