@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from charmed_ovn import paths, services
+from charmed_ovn import paths, schema, services
+from charmed_ovn.databases import Database
 
 
 def register_package(name: str, directory: Path, doc: str | None) -> None:
@@ -96,17 +97,46 @@ def load_charm_module(name: str, charm_py: Path) -> types.ModuleType:
     return sys.modules[name]
 
 
+# The schema versions each OVN release's packages expect (their ovn-nb/ovn-sb.ovsschema): the
+# lab's older OVN (bookworm's) and the distribution's.
+OVN_SCHEMAS = {"23.03": {"nb": "7.0.0", "sb": "20.27.0"}, "25.03": {"nb": "7.11.0", "sb": "21.2.0"}}
+# Upstream versions of the common packages that any of the charms' packages pulls in, as
+# `FakeServices.versions`: the distribution's OVN (the default) and bookworm's.
+DISTRIBUTION_OVN = {"ovn-common": "25.03.0", "openvswitch-common": "3.5.0"}
+OLDER_OVN = {"ovn-common": "23.03.1", "openvswitch-common": "3.1.0"}
+
+
+def release(version: str) -> str:
+    """An upstream version's release: `25.03.0` -> `25.03`."""
+    return ".".join(version.split(".")[:2])
+
+
+def reported_ovn(versions: dict[str, str]) -> dict[str, str]:
+    """What a unit whose machine has `versions` installed publishes about its OVN (`InstalledOvn`)."""
+    ovn = versions["ovn-common"]
+    schemas = OVN_SCHEMAS[release(ovn)]
+    return {
+        "ovn-version": ovn, "ovs-version": versions["openvswitch-common"],
+        "nb-schema": schemas["nb"], "sb-schema": schemas["sb"],
+    }
+
+
 def systemd_name(unit: str) -> str:
     """systemd's spelling: `stop_and_mask(["ovn-northd"])` and `is_masked("ovn-northd.service")` agree."""
     return unit if "." in unit else f"{unit}.service"
 
 
 class FakeServices:
-    """`charmed_ovn.services` on an in-memory machine: apt sources, packages, systemd units and
-    the charm's drop-ins. Each change is appended to `log` as (action, subject), in order."""
+    """`charmed_ovn.services` on an in-memory machine: apt sources, packages (with the versions
+    of OVN and Open vSwitch installed and pending, and the schemas the installed OVN expects),
+    systemd units and the charm's drop-ins. Each change is appended to `log` as (action, subject),
+    in order."""
 
     def __init__(self) -> None:
         self.installed: set[str] = set()
+        self.versions = dict(DISTRIBUTION_OVN)
+        self.pending: dict[str, str] = {}  # package -> the Debian version apt would upgrade it to
+        self.upgrades: list[dict[str, str]] = []  # the versions each `upgrade` installed, in order
         self.masked: set[str] = set()
         self.active: set[str] = set()
         self.disabled: set[str] = set()
@@ -129,14 +159,18 @@ class FakeServices:
             "stop_and_disable",
             "write_drop_in",
             "remove_drop_in",
+            "upgrades_pending",
+            "upgrade",
+            "installed_version",
         ):
             monkeypatch.setattr(services, name, getattr(self, name))
+        monkeypatch.setattr(schema, "expected_schema_version", self.expected_schema_version)
 
     def actions(self, action: str) -> list[str]:
         """The subjects of every `action` done so far, in order."""
         return [subject for done, subject in self.log if done == action]
 
-    def configure_source(self, source: str) -> bool:
+    def configure_source(self, source: str, files: paths.CharmFiles) -> bool:
         self.sources.append(source)
         return False
 
@@ -149,6 +183,25 @@ class FakeServices:
 
     def is_installed(self, package: str) -> bool:
         return package in self.installed
+
+    def installed_version(self, package: str) -> str | None:
+        return self.versions.get(package) if self.installed else None
+
+    def expected_schema_version(self, db: Database) -> str | None:
+        """What the installed OVN's client tools say (`ovn-nbctl --version`)."""
+        ovn = self.installed_version("ovn-common")
+        return None if ovn is None else OVN_SCHEMAS[release(ovn)][db.short]
+
+    def upgrades_pending(self, packages: list[str]) -> dict[str, str]:
+        return dict(self.pending)
+
+    def upgrade(self, versions: dict[str, str]) -> None:
+        """As apt: the packages move to the given versions, none is pending any more."""
+        self.upgrades.append(dict(versions))
+        for name, version in versions.items():
+            self.versions[name] = services.upstream_version(version)
+            self.pending.pop(name, None)
+            self.log.append(("upgrade", f"{name}={version}"))
 
     def stop_and_mask(self, units: list[str]) -> None:
         for unit in map(systemd_name, units):

@@ -27,6 +27,7 @@ from ovsdbapp.backend.ovs_idl import command, connection, idlutils
 from ovsdbapp.schema.ovn_northbound import impl_idl
 
 from charmed_ovn import ovsdb_client
+from charmed_ovn.schema import version_key
 
 # Whose objects these are: the chassis name, so that a later hook finds them whatever the config.
 OWNER_KEY = "charmed-ovn-bgp-chassis"
@@ -50,10 +51,6 @@ class TableTakenError(ValueError):
     """The configured table is the tunnel key another OVN datapath requests."""
 
 
-def schema_tuple(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.split("."))
-
-
 @dataclass(frozen=True)
 class RoutingFeatures:
     """What the running OVN's Northbound understands."""
@@ -64,12 +61,12 @@ class RoutingFeatures:
     @classmethod
     def of_schema(cls, version: str) -> RoutingFeatures:
         """The features of a Northbound with schema `version`; OvnTooOldError before 25.03."""
-        if schema_tuple(version) < MIN_SCHEMA:
+        if version_key(version) < MIN_SCHEMA:
             raise OvnTooOldError(
                 f"OVN 25.03 or newer needed for BGP (Northbound schema {version} < 7.11.0): "
                 "set ovn-source on ovn-central and ovn-chassis to a newer archive"
             )
-        return cls(version, schema_tuple(version) >= VRF_ID_SCHEMA)
+        return cls(version, version_key(version) >= VRF_ID_SCHEMA)
 
 
 @dataclass(frozen=True)

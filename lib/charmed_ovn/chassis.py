@@ -2,6 +2,7 @@
 
 ovn-controller reads its settings from the local Open_vSwitch table (external_ids) and its TLS
 files from the SSL table, and picks changes up live: the charm never restarts it to reconfigure.
+Its restarts (package upgrades, reboots) keep the data path: see CONTROLLER_STOP_ARGV.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ovsdbapp.backend.ovs_idl import connection
 from ovsdbapp.schema.open_vswitch import impl_idl
 from pyroute2 import IPRoute
 
-from charmed_ovn import ovsdb_client, paths, pki, waiting
+from charmed_ovn import ovsdb_client, paths, pki, services, waiting
 from charmed_ovn.files import write_file
 
 logger = logging.getLogger(__name__)
@@ -40,7 +41,25 @@ MANAGED_KEYS = (
     "ovn-encap-type",
     "ovn-encap-ip",
     "ovn-bridge-datapath-type",
+    "ovn-ofctrl-wait-before-clear",
 )
+# How long (ms) a starting ovn-controller keeps the flows it finds in OVS before replacing them
+# with the ones it computed. ovn-controller(8) recommends twice the `stopwatch/show
+# flow-generation` maximum; the wait also has to cover connecting to the Southbound over TLS and
+# receiving its contents, so it is seconds, not the milliseconds a small chassis computes for. Too
+# long delays, once per start, the first CMS change (and at boot, with no flows to keep, the first
+# flows); too short drops traffic. It pays off
+# only with `exit --restart` (CONTROLLER_STOP_ARGV): after a plain `exit` the kept flows are stale,
+# and the lab lost traffic for the whole wait.
+OFCTRL_WAIT_BEFORE_CLEAR_MS = 5000
+# The package's ExecStart, unchanged (the drop-in has to name one).
+CONTROLLER_START_ARGV = [str(paths.OVN_CTL), "start_controller", "--ovn-manage-ovsdb=no", "--no-monitor", "$OVN_CTL_OPTS"]
+# The package stops with a plain `exit`, which deletes the Chassis row and so the tunnels and port
+# bindings that point here. `--restart` (`exit --restart`) leaves the row, the bindings and the
+# installed flows alone, so traffic keeps flowing while the daemon is down: every systemd stop is
+# treated as a restart (dpkg's postinst on upgrade, reboots); a unit removal runs `exit` itself
+# first (exit_controller).
+CONTROLLER_STOP_ARGV = [str(paths.OVN_CTL), "stop_controller", "--no-monitor", "--restart"]
 
 
 @dataclass(frozen=True)
@@ -70,7 +89,13 @@ def external_ids(settings: ChassisSettings) -> dict[str, str]:
         "ovn-encap-type": "geneve",
         "ovn-encap-ip": settings.encap_ip,
         "ovn-bridge-datapath-type": settings.datapath_type,
+        "ovn-ofctrl-wait-before-clear": str(OFCTRL_WAIT_BEFORE_CLEAR_MS),
     }
+
+
+def controller_drop_in() -> str:
+    """ovn-controller's systemd drop-in: the package's start, a stop that keeps the data path."""
+    return services.render_exec_drop_in(CONTROLLER_START_ARGV, CONTROLLER_STOP_ARGV)
 
 
 # What the charm set in ovn-bridge-mappings, so that it removes only its own mappings later.
@@ -357,7 +382,7 @@ def wait_until_registered(
 
 def exit_controller() -> None:
     """Make ovn-controller delete its Chassis record from the Southbound database and exit
-    (`exit` without --restart)."""
+    (`exit` without --restart, unlike the charm's systemd stop)."""
     subprocess.run(["ovn-appctl", "-t", CONTROLLER_UNIT, "exit"], check=False, timeout=30)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 
-from charmed_ovn import commands, paths, pki, services, waiting
+from charmed_ovn import commands, paths, pki, raft, services, waiting
 from charmed_ovn.databases import NB, SB, Database
 from charmed_ovn.interfaces.ovsdb import connection_string, format_address
 
@@ -100,6 +100,21 @@ def run_northd(member_addresses: list[str], files: paths.CharmFiles) -> None:
     run_unit(f"{NORTHD_UNIT}.service", services.write_drop_in(f"{NORTHD_UNIT}.service", drop_in))
     if services.is_masked(f"{CENTRAL_UNIT}.service"):
         services.unmask_and_start([f"{CENTRAL_UNIT}.service"])
+
+
+class RejoinError(RuntimeError):
+    """A restarted database server is not back in its raft cluster in time."""
+
+
+def restart_after_upgrade() -> None:
+    """Run the upgraded binaries: each database server in turn, back in its cluster before the
+    next goes down (raft keeps its majority), then ovn-northd."""
+    for db in (NB, SB):
+        services.restart(f"{db.unit}.service")
+        if raft.wait_for_membership(db) is None:
+            raise RejoinError(f"{db.name} did not rejoin its cluster after the upgrade's restart")
+    services.restart(f"{NORTHD_UNIT}.service")
+    wait_for_northd()
 
 
 def remove_drop_ins() -> None:

@@ -117,6 +117,15 @@ def step_election_timer(db: Database, target_ms: int) -> None:
         status = raft.wait_for_status(db, lambda status, step=step: status.election_timer_ms == step)
 
 
+def election_timer_at_least(db: Database, minimum_ms: int) -> bool:
+    """Whether `db`'s election timer is at least `minimum_ms`: the raft leader raises it here,
+    another member waits (bounded) for the leader to do so."""
+    if (status := raft.cluster_status(db)) is not None and status.election_timer_ms >= minimum_ms:
+        return True
+    step_election_timer(db, minimum_ms)
+    return raft.wait_for_status(db, lambda status: status.election_timer_ms >= minimum_ms) is not None
+
+
 # --- leaving ------------------------------------------------------------------------------------------
 
 

@@ -10,7 +10,8 @@ OVN_LOG_DIR = Path("/var/log/ovn")
 OVN_SCHEMA_DIR = Path("/usr/share/ovn")
 OVN_CTL = Path("/usr/share/ovn/scripts/ovn-ctl")
 SYSTEMD_DIR = Path("/etc/systemd/system")
-APT_SOURCE_FILE = Path("/etc/apt/sources.list.d/charmed-ovn.list")  # the `ovn-source` option's archive
+APT_SOURCES_DIR = Path("/etc/apt/sources.list.d")
+APT_PREFERENCES_DIR = Path("/etc/apt/preferences.d")
 WRAPPER_DIR = Path("/usr/local/bin")
 # ovs-ctl --system-id=random (Debian's and Ubuntu's units) resets system-id from this file on start.
 OVS_SYSTEM_ID_FILE = Path("/etc/openvswitch/system-id.conf")
@@ -50,6 +51,17 @@ class CharmFiles:
         """What an ovn-bgp unit enabled with (routing table, Northbound endpoints): removal
         undoes it after Juju broke the unit's relations, peers included."""
         return self.root / "bgp-record.json"
+
+    @property
+    def apt_source(self) -> Path:
+        """The application's `ovn-source` archive: its own file, so that each application on a
+        machine keeps its source and removing one's leaves the other's."""
+        return APT_SOURCES_DIR / f"charmed-ovn-{self.root.name}.list"
+
+    @property
+    def apt_pin(self) -> Path:
+        """The OVN versions the application's `ovn-source` offers, preferred by apt."""
+        return APT_PREFERENCES_DIR / f"charmed-ovn-{self.root.name}"
 
     def certificate(self, service: str) -> Path:
         """PEM certificate of one OVN service (MicroOVN's file names)."""

@@ -7,6 +7,7 @@ line, so `systemctl status`, journald and package upgrades behave as operators e
 from __future__ import annotations
 
 import logging
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -20,6 +21,14 @@ logger = logging.getLogger(__name__)
 
 CLOUD_ARCHIVE_URL = "http://ubuntu-cloud.archive.canonical.com/ubuntu"
 _CLOUD_POCKET = re.compile(r"^cloud:(?P<series>[a-z]+)-(?P<release>[a-z]+)$")
+# The packages of OVN and Open vSwitch the charms install or pull in: what `ovn-source` pins and
+# what an upgrade moves, together.
+OVN_PACKAGES = (
+    "ovn-common", "ovn-central", "ovn-host", "openvswitch-common", "openvswitch-switch", "python3-openvswitch",
+)
+# Above the distribution's 500, below 1000: the source's version is installed, but apt never
+# downgrades OVN to it (a database cannot be converted back to an older schema).
+PIN_PRIORITY = 990
 
 
 class SourceError(ValueError):
@@ -45,6 +54,68 @@ def source_line(source: str) -> str | None:
     )
 
 
+def source_uri(line: str) -> str:
+    """The archive URI of a `deb` line, past its `[options]`."""
+    rest = line.split(None, 1)[1]
+    if rest.startswith("["):
+        rest = rest.split("]", 1)[1]
+    return rest.split()[0]
+
+
+def versions_offered(madison: str, uri: str) -> dict[str, str]:
+    """Package -> the newest version the archive at `uri` offers, from `apt-cache madison` output
+    (lines `name | version | uri suite/component arch Packages`)."""
+    offered: dict[str, str] = {}
+    for line in madison.splitlines():
+        fields = [field.strip() for field in line.split("|")]
+        if len(fields) == 3 and fields[2].startswith(uri + " ") and fields[0] not in offered:
+            offered[fields[0]] = fields[1]  # madison lists the newest version first
+    return offered
+
+
+def render_pins(versions: dict[str, str]) -> str:
+    """apt preferences that make each package's given version the one apt installs."""
+    stanzas = [
+        f"Package: {name}\nPin: version {version}\nPin-Priority: {PIN_PRIORITY}\n"
+        for name, version in sorted(versions.items())
+    ]
+    return "# Managed by the charmed OVN bundle: the versions `ovn-source` offers.\n\n" + "\n".join(stanzas)
+
+
+def parse_policy(output: str) -> dict[str, tuple[str | None, str | None]]:
+    """Package -> (installed, candidate) version from `apt-cache policy` output; None for `(none)`."""
+    found: dict[str, tuple[str | None, str | None]] = {}
+    name, installed = "", None
+    for line in output.splitlines():
+        if line and not line[0].isspace() and line.endswith(":"):
+            name = line[:-1]
+        elif (field := line.strip()).startswith("Installed:"):
+            installed = _version_or_none(field.removeprefix("Installed:"))
+        elif field.startswith("Candidate:") and name:
+            found[name] = (installed, _version_or_none(field.removeprefix("Candidate:")))
+    return found
+
+
+def _version_or_none(text: str) -> str | None:
+    text = text.strip()
+    return None if text == "(none)" else text
+
+
+def pending_upgrades(policy: dict[str, tuple[str | None, str | None]]) -> dict[str, str]:
+    """Installed package -> the candidate version apt would move it to, where they differ."""
+    return {
+        name: candidate
+        for name, (installed, candidate) in policy.items()
+        if installed is not None and candidate is not None and candidate != installed
+    }
+
+
+def upstream_version(debian_version: str) -> str:
+    """The upstream part of a Debian version: `1:25.03.0-1ubuntu1` -> `25.03.0`."""
+    without_epoch = debian_version.split(":", 1)[-1]
+    return without_epoch.rsplit("-", 1)[0] if "-" in without_epoch else without_epoch
+
+
 def drop_in_path(unit: str) -> Path:
     """Where the charm's drop-in for `unit` lives."""
     return paths.SYSTEMD_DIR / f"{unit}.d" / "10-charmed-ovn.conf"
@@ -62,21 +133,65 @@ def render_exec_drop_in(start: list[str], stop: list[str] | None = None) -> str:
 # --- machine adapters ---------------------------------------------------------------------------
 
 
-def configure_source(source: str) -> bool:
-    """Point apt at the `ovn-source` archive; return whether the apt lists were refreshed."""
+def configure_source(source: str, files: paths.CharmFiles) -> bool:
+    """Point apt at the application's `ovn-source` archive and prefer the OVN versions it offers
+    (even older ones than the distribution's, for a first install); return whether the apt lists
+    were refreshed. Where two applications on a machine name different sources, apt installs the
+    newer of their versions; an empty source pins nothing, so the other's pin holds."""
     line = source_line(source)
     wanted = "" if line is None else line + "\n"
-    current = paths.APT_SOURCE_FILE.read_text() if paths.APT_SOURCE_FILE.exists() else ""
+    current = files.apt_source.read_text() if files.apt_source.exists() else ""
     if current == wanted:
         return False
     if line is None:
-        paths.APT_SOURCE_FILE.unlink()
+        files.apt_source.unlink()
+        files.apt_pin.unlink(missing_ok=True)
     else:
         if line.startswith(f"deb {CLOUD_ARCHIVE_URL}"):
             apt.add_package("ubuntu-cloud-keyring")
-        write_file(paths.APT_SOURCE_FILE, wanted, mode=0o644)
+        write_file(files.apt_source, wanted, mode=0o644)
     apt.update()
+    if line is not None:
+        madison = subprocess.run(
+            ["apt-cache", "madison", *OVN_PACKAGES], capture_output=True, text=True, check=True
+        ).stdout
+        write_file(files.apt_pin, render_pins(versions_offered(madison, source_uri(line))), mode=0o644)
     return True
+
+
+def upgrades_pending(packages: list[str]) -> dict[str, str]:
+    """The installed packages among `packages` (with their OVN and Open vSwitch companions) that
+    apt would move to another version, and that version."""
+    names = sorted({*packages, *OVN_PACKAGES})
+    policy = subprocess.run(["apt-cache", "policy", *names], capture_output=True, text=True, check=True).stdout
+    return pending_upgrades(parse_policy(policy))
+
+
+def upgrade(versions: dict[str, str]) -> None:
+    """Install the given versions in one apt transaction (packages that must move together);
+    the packages' own scripts restart their daemons under the charm's drop-ins."""
+    logger.info("upgrading %s", ", ".join(f"{name} to {version}" for name, version in sorted(versions.items())))
+    _apt_get_install([f"{name}={version}" for name, version in sorted(versions.items())])
+
+
+def _apt_get_install(packages: list[str]) -> None:
+    """`apt-get install`, which honours the `ovn-source` pins (charmlibs' apt picks the newest
+    version any source offers)."""
+    result = subprocess.run(
+        ["apt-get", "install", "-y", "--option=Dpkg::Options::=--force-confold", *packages],
+        capture_output=True, text=True, check=False, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+    )
+    if result.returncode != 0:
+        raise apt.PackageError(f"apt-get install {' '.join(packages)} failed: {result.stderr.strip()}")
+
+
+def installed_version(package: str) -> str | None:
+    """The upstream version of an installed package; None when it is not installed."""
+    result = subprocess.run(
+        ["dpkg-query", "-W", "-f=${db:Status-Status} ${Version}", package], capture_output=True, text=True, check=False
+    )
+    status, _, version = result.stdout.strip().partition(" ")
+    return upstream_version(version) if status == "installed" and version else None
 
 
 def install_packages(packages: list[str]) -> None:
@@ -84,7 +199,7 @@ def install_packages(packages: list[str]) -> None:
     missing = [name for name in packages if not is_installed(name)]
     if missing:
         logger.info("installing %s", ", ".join(missing))
-        apt.add_package(missing)
+        _apt_get_install(missing)
 
 
 def is_installed(package: str) -> bool:

@@ -15,6 +15,7 @@ from charmed_ovn import certificate_files, ovsdb_client, paths, pki
 from charmed_ovn.bgp_northbound import OWNER_KEY
 from charmed_ovn.databases import DATABASES, NB, SB
 from charmed_ovn.interfaces.central_cluster import CentralUnitData
+from charmed_ovn.upgrade import Conversion
 
 CENTRAL = "central"
 CHASSIS = "chassis"
@@ -38,6 +39,7 @@ class SchemaReport:
     database: str  # OVN Northbound | OVN Southbound
     active: str | None
     expected: Mapping[str, str | None]  # member -> version (None: the member did not say)
+    waiting_for: tuple[str, ...] = ()  # units whose OVN cannot read the installed schema yet
 
     @property
     def ok(self) -> bool:
@@ -94,6 +96,7 @@ def render(members_: list[Member], schemas: list[SchemaReport], problems: list[s
                 f"\t{name}: {version or 'Error. Failed to contact member'}"
                 for name, version in sorted(report.expected.items())
             ),
+            *([f"Conversion waits for {', '.join(report.waiting_for)} to upgrade OVN"] if report.waiting_for else []),
         ]
     lines += problems
     return "\n".join(lines)
@@ -110,6 +113,7 @@ def as_dict(members_: list[Member], schemas: list[SchemaReport], problems: list[
                 "ok": report.ok,
                 "active": report.active,
                 "expected": dict(sorted(report.expected.items())),
+                "waiting-for": list(report.waiting_for),
             }
             for report in schemas
         },
@@ -128,11 +132,11 @@ def as_text(members_: list[Member], schemas: list[SchemaReport], problems: list[
 
 
 def gather(
-    units: Mapping[str, CentralUnitData], files: paths.CharmFiles, now: datetime
+    units: Mapping[str, CentralUnitData], files: paths.CharmFiles, now: datetime, conversions: list[Conversion]
 ) -> tuple[list[Member], list[SchemaReport], list[str]] | None:
     """The summary from a central unit: the members its peers announce and the local Southbound
-    lists, the schema versions, this unit's certificate problems; None when the local
-    Southbound does not answer."""
+    lists, the schema versions and the units a conversion waits for, this unit's certificate
+    problems; None when the local Southbound does not answer."""
     southbound = ovsdb_client.Southbound(f"unix:{SB.socket}")
     try:
         encaps = southbound.chassis_encaps()
@@ -145,8 +149,9 @@ def gather(
             database=f"OVN {db.name.removeprefix('OVN_')}",
             active=ovsdb_client.active_schema_version(f"unix:{db.socket}", db.name),
             expected={data.hostname or name: data.schema_version(db) or None for name, data in units.items()},
+            waiting_for=conversion.waiting_for if conversion.needed else (),
         )
-        for db in DATABASES
+        for db, conversion in zip(DATABASES, conversions, strict=True)
     ]
     central = {data.hostname: data.address for data in units.values() if data.hostname}
     problems = certificate_problems(certificate_files.present(files, pki.CENTRAL_SERVICES), now)

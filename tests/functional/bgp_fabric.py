@@ -85,7 +85,7 @@ def tor_setup_script(tor: str) -> str:
         if tor == "tor1" else ""
     )
     return f"""set -e
-DEBIAN_FRONTEND=noninteractive apt-get install -y --no-download frr >/dev/null
+DEBIAN_FRONTEND=noninteractive apt-get install -y frr >/dev/null
 sed -i 's/^bgpd=no/bgpd=yes/; s/^bfdd=no/bfdd=yes/' /etc/frr/daemons
 cat > /etc/frr/frr.conf <<'EOF'
 {frr_config(tor)}EOF

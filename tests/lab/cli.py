@@ -14,7 +14,7 @@ import yaml
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay
 
 from tests.lab import machines, vms
-from tests.lab.model import LabError, Model, open_model, vm_mac
+from tests.lab.model import LabError, Model, open_model, read_model, vm_mac
 
 # How often `wait` looks again while nothing runs: for messages from related models, hook
 # retries, update-status timers and leases, which fire on their own clock, not on ours.
@@ -51,11 +51,13 @@ def parse_strings(items: list[str]) -> dict[str, str]:
 
 
 def render_status(model: Model) -> str:
-    lines = [f"Model {model.name}", "", f"{'App':<16}{'Units':<7}{'Status':<10}Message"]
+    """`juju status`, tabular: an application's Version is its leader's workload version."""
+    lines = [f"Model {model.name}", "", f"{'App':<16}{'Version':<20}{'Units':<7}{'Status':<10}Message"]
     for app, spec in sorted(model.apps.items()):
         status = model.application_status(app)
-        lines.append(f"{app:<16}{len(spec['units']):<7}{status['name']:<10}{status['message']}")
-    lines += ["", f"{'Unit':<18}{'Workload':<12}{'Machine':<9}{'Address':<13}Message"]
+        version = model.units.get(spec["leader"] or "", {}).get("workload_version") or ""
+        lines.append(f"{app:<16}{version:<20}{len(spec['units']):<7}{status['name']:<10}{status['message']}")
+    lines += ["", f"{'Unit':<18}{'Workload':<12}{'Version':<20}{'Machine':<9}{'Address':<13}Message"]
     for unit in sorted(model.units, key=lambda u: (model.app_of(u), model.unit_number(u))):
         spec = model.units[unit]
         machine = model.data["machines"][spec["machine"]]
@@ -63,7 +65,10 @@ def render_status(model: Model) -> str:
         status = model.workload_status(unit)
         queued = f" ({len(spec['queue'])} queued)" if spec["queue"] else ""
         address = machines.load_machine(machine["host"]).addresses.get("lab0", "")
-        lines.append(f"{unit + leader:<18}{status['name']:<12}{spec['machine']:<9}{address:<13}{status['message']}{queued}")
+        version = spec.get("workload_version") or ""
+        lines.append(
+            f"{unit + leader:<18}{status['name']:<12}{version:<20}{spec['machine']:<9}{address:<13}{status['message']}{queued}"
+        )
     lines += ["", f"{'Machine':<9}{'State':<10}{'Address':<13}Host"]
     for machine_id, machine in sorted(model.data["machines"].items(), key=lambda m: int(m[0])):
         address = machines.load_machine(machine["host"]).addresses.get("lab0", "")
@@ -72,8 +77,7 @@ def render_status(model: Model) -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    with open_model(args.model) as model:
-        print(render_status(model))
+    print(render_status(read_model(args.model)))  # as `juju status`, it does not wait for running hooks
     return 0
 
 
@@ -288,7 +292,7 @@ def cmd_vm_add(args: argparse.Namespace) -> int:
     )
     if create.returncode != 0:
         raise LabError(f"cannot create logical switch port {args.name}: {create.stderr.strip()}")
-    vms.vm_add(machine, args.name, mac, str(interface), iface_id=args.name)
+    vms.vm_add(machine, args.name, mac, str(interface), iface_id=args.name, gateway=args.gateway)
     bound = machine.run(
         ["ovn-nbctl", f"--timeout={int(args.timeout)}", "wait-until", "Logical_Switch_Port", args.name, "up=true"],
         timeout=args.timeout + 10,
@@ -423,6 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chassis", required=True, help="chassis unit, e.g. ovn-chassis/0")
     p.add_argument("--switch", required=True, help="logical switch (created if needed)")
     p.add_argument("--ip", required=True, help="address/prefix, e.g. 172.16.0.1/24")
+    p.add_argument("--gateway", help="default route via this address (a logical router port's)")
     p.add_argument("--timeout", type=float, default=60)
     p.set_defaults(func=cmd_vm_add)
     p = sub.add_parser("vm-exec", help="run a command in a VM namespace")

@@ -3,7 +3,10 @@
 Every machine boots from the same read-only tree through its own overlayfs, so the
 tree must be generic: no hostname, no machine-id, no OVS system-id. Machines have
 no network, so the apt packages the charms install later are made available offline
-here. No Python package is: the charms bring their own in the .charm's venv/, and the
+here, as local apt archives (archives.py): the machines' apt sources point only at
+/srv/lab-apt/trixie (the charms' packages and all their dependencies), and
+/srv/lab-apt/ovn-23.03 holds bookworm's OVN 23.03 for upgrade tests (an `ovn-source`).
+No Python package is: the charms bring their own in the .charm's venv/, and the
 lab's agent and hook tools (agent.py, hooktools.py) need only the standard library.
 """
 
@@ -13,16 +16,18 @@ import fcntl
 import hashlib
 import json
 import re
+import shlex
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from . import archives
 from .paths import IMAGES_DIR, MACHINES_DIR
 
 # Bump when the build steps below change in a way the package lists do not show.
-RECIPE_VERSION = "3"
+RECIPE_VERSION = "4"
 SUITE = "trixie"
 IMAGE_PACKAGES = (
     "systemd",
@@ -42,9 +47,13 @@ IMAGE_PACKAGES = (
     "netcat-openbsd",
     "faketime",
     "less",
+    "apt-utils",  # apt-ftparchive indexes the local archives
 )
 # Installed by the charms themselves; the image only carries their .debs.
 OFFLINE_PACKAGES = ("ovn-central", "ovn-host", "bird2", "frr")
+# The older OVN's packages, and the suite of the host's mirror they come from.
+OLDER_OVN_PACKAGES = ("ovn-common", "ovn-central", "ovn-host")
+OLDER_OVN_SUITE = "bookworm"
 # What the agent, the hook tools and a packed charm's ops need from the machine's python3
 # (ops keeps its state in SQLite).
 PYTHON_CHECK = "import sqlite3, zipfile, fcntl, json, argparse, uuid"
@@ -60,16 +69,14 @@ CHROOT_ENV = {
 }
 # Units that would only disturb an offline lab machine.
 MASKED_UNITS = ("apt-daily.timer", "apt-daily-upgrade.timer", "console-getty.service")
-APT_OFFLINE_CONF = """\
-// Lab machines have no network: the .debs in /var/cache/apt/archives are the only
-// source for the packages the charms install, so never delete them.
-APT::Keep-Downloaded-Packages "true";
-Binary::apt::APT::Keep-Downloaded-Packages "true";
-// An `apt-get update` cannot reach a mirror: fail at once instead of retrying for 10 s.
-Acquire::Retries "0";
-"""
 # Only during the build: a mirror that serves a frozen snapshot has expired Release files.
 APT_BUILD_CONF = 'Acquire::Check-Valid-Until "false";\n'
+# Only during the build, while the older OVN's archive is a source: what a charm's pin does.
+OLDER_OVN_PIN = f"""\
+Package: {" ".join(OLDER_OVN_PACKAGES)}
+Pin: version {archives.OLDER_OVN_VERSION}
+Pin-Priority: 990
+"""
 HOSTS = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
 
 Log = Callable[[str], None]
@@ -92,7 +99,8 @@ def ensure_image(log: Log = print) -> Path:
 def recipe_hash() -> str:
     """sha256 (16 hex) over everything that determines the image's content."""
     h = hashlib.sha256()
-    for part in (RECIPE_VERSION, SUITE, *IMAGE_PACKAGES, "|", *OFFLINE_PACKAGES):
+    parts = (RECIPE_VERSION, SUITE, *IMAGE_PACKAGES, "|", *OFFLINE_PACKAGES, "|", *OLDER_OVN_PACKAGES)
+    for part in (*parts, OLDER_OVN_SUITE, archives.OLDER_OVN_VERSION):
         h.update(part.encode() + b"\0")
     return h.hexdigest()[:16]
 
@@ -137,10 +145,10 @@ def _build_image(digest: str, log: Log) -> None:
             mirror,
         ]
     )
-    _download_offline_packages(root, log)
+    _build_local_archives(root, mirror, log)
     _chroot(root, ["python3", "-c", PYTHON_CHECK])
     _apply_machine_wide_settings(root)
-    _check_archive_cache_is_kept(root)
+    _check_local_archives(root)
     (building / COMPLETE_MARKER).write_text(digest + "\n")
     final = IMAGES_DIR / digest
     _remove_tree(final)
@@ -148,20 +156,77 @@ def _build_image(digest: str, log: Log) -> None:
     log(f"image: ready at {final / 'rootfs'}")
 
 
-def _download_offline_packages(root: Path, log: Log) -> None:
-    log(f"image: downloading {' '.join(OFFLINE_PACKAGES)} for offline installs")
+def _build_local_archives(root: Path, mirror: str, log: Log) -> None:
+    """Fill /srv/lab-apt from the host's mirror, then point apt only at it, as on a machine
+    with a local mirror: the build's mirror lists do not stay in the image."""
     build_conf = root / "etc/apt/apt.conf.d/99lab-build"
     build_conf.write_text(APT_BUILD_CONF)
     resolv = root / "etc/resolv.conf"
     resolv.unlink(missing_ok=True)
     shutil.copyfile("/etc/resolv.conf", resolv)  # the chroot uses the host's network
     try:
+        log(f"image: downloading {' '.join(OFFLINE_PACKAGES)} for offline installs")
         _chroot(root, ["apt-get", "update"])
         _chroot(root, ["apt-get", "install", "--download-only", "-y", *OFFLINE_PACKAGES])
+        log(
+            f"image: downloading OVN {archives.OLDER_OVN_VERSION} ({OLDER_OVN_SUITE}) and its {SUITE} dependencies"
+        )
+        _download_older_ovn(root, mirror)
+        _download_older_ovn_dependencies(root)
     finally:
         build_conf.unlink()
         resolv.write_text("")  # machines have no DNS; an empty file makes lookups fail fast
-    (root / "etc/apt/apt.conf.d/99lab-offline").write_text(APT_OFFLINE_CONF)
+    trixie = archives.TRIXIE_ARCHIVE.relative_to("/")
+    (root / trixie).mkdir(parents=True)
+    for deb in (root / "var/cache/apt/archives").glob("*.deb"):
+        deb.rename(root / trixie / deb.name)
+    _index_archive(root, archives.TRIXIE_ARCHIVE)
+    (root / "etc/apt/sources.list").write_text(archives.TRIXIE_SOURCE + "\n")
+    for stale in (root / "etc/apt/sources.list.d").iterdir():
+        stale.unlink()
+    _remove_tree(root / "var/lib/apt/lists")
+    (root / "var/lib/apt/lists/partial").mkdir(parents=True)
+    _chroot(root, ["apt-get", "update", "--error-on=any"])  # offline: from /srv/lab-apt only
+
+
+def _download_older_ovn(root: Path, mirror: str) -> None:
+    """The older OVN's .debs from the host's mirror, with its suite as a source for a moment."""
+    older_list = root / "etc/apt/sources.list.d/lab-build-older-ovn.list"
+    older_list.write_text(f"deb {mirror} {OLDER_OVN_SUITE} main\n")
+    target = archives.OLDER_OVN_ARCHIVE
+    (root / target.relative_to("/")).mkdir(parents=True)
+    try:
+        _chroot(root, ["apt-get", "update"])
+        pinned = [f"{name}={archives.OLDER_OVN_VERSION}" for name in OLDER_OVN_PACKAGES]
+        _chroot_in(root, target, shlex.join(["apt-get", "download", *pinned]))
+    finally:
+        older_list.unlink()
+    _index_archive(root, target)
+
+
+def _download_older_ovn_dependencies(root: Path) -> None:
+    """What installing the older OVN on trixie needs from trixie, resolved by apt itself with
+    the older archive as a source and pinned, as a charm's `ovn-source` makes it."""
+    older_list = root / "etc/apt/sources.list.d/lab-build-older-ovn.list"
+    older_list.write_text(archives.OLDER_OVN_SOURCE + "\n")
+    pin = root / "etc/apt/preferences.d/lab-build-older-ovn"
+    pin.write_text(OLDER_OVN_PIN)
+    try:
+        _chroot(root, ["apt-get", "update"])
+        _chroot(root, ["apt-get", "install", "--download-only", "-y", "ovn-central", "ovn-host"])
+    finally:
+        older_list.unlink()
+        pin.unlink()
+
+
+def _index_archive(root: Path, archive: Path) -> None:
+    """Packages and Release for a flat archive, so `apt-get update --error-on=any` takes it."""
+    # Release is written aside first: apt-ftparchive would list an empty Release among the indexes.
+    _chroot_in(
+        root,
+        archive,
+        "apt-ftparchive packages . > Packages && apt-ftparchive release . > Release.new && mv Release.new Release",
+    )
 
 
 def _apply_machine_wide_settings(root: Path) -> None:
@@ -182,18 +247,34 @@ def _apply_machine_wide_settings(root: Path) -> None:
     (root / "etc/hosts").write_text(HOSTS)
 
 
-def _check_archive_cache_is_kept(root: Path) -> None:
-    """Fail the build if an apt hook would empty /var/cache/apt/archives (e.g. docker-clean)."""
-    for conf in (root / "etc/apt/apt.conf.d").iterdir():
-        text = conf.read_text(errors="replace")
-        cleans = re.search(
-            r"archives|apt-get\s+clean|Keep-Downloaded-Packages\s+\"?false", text, re.IGNORECASE
+def _check_local_archives(root: Path) -> None:
+    """Fail the build unless the trixie archive offers ovn-central (and no older OVN), the older
+    archive offers just the older OVN, and apt's lists are the local archive's only. The
+    archives are outside apt's cache: apt never cleans them."""
+    trixie = _archive_index(root, archives.TRIXIE_ARCHIVE)
+    if "ovn-central" not in trixie or archives.OLDER_OVN_VERSION in trixie.values():
+        raise RuntimeError(
+            f"{archives.TRIXIE_ARCHIVE} must offer {SUITE}'s ovn-central, and only it: {trixie}"
         )
-        if cleans and conf.name != "99lab-offline":
-            raise RuntimeError(f"{conf} would clean the offline package cache")
-    debs = list((root / "var/cache/apt/archives").glob("*.deb"))
-    if not any(deb.name.startswith("ovn-central_") for deb in debs):
-        raise RuntimeError("the offline package cache has no ovn-central .deb")
+    older = _archive_index(root, archives.OLDER_OVN_ARCHIVE)
+    if older != dict.fromkeys(OLDER_OVN_PACKAGES, archives.OLDER_OVN_VERSION):
+        raise RuntimeError(
+            f"{archives.OLDER_OVN_ARCHIVE} offers {older}, not OVN {archives.OLDER_OVN_VERSION}"
+        )
+    lists = root / "var/lib/apt/lists"
+    leftovers = [
+        p.name for p in lists.rglob("*") if not p.is_dir() and p.name != "lock" and "lab-apt" not in p.name
+    ]
+    if leftovers:
+        raise RuntimeError(f"apt lists other than the local archive's remain: {leftovers}")
+
+
+def _archive_index(root: Path, archive: Path) -> dict[str, str]:
+    """Package name -> version, from a flat archive's Packages file."""
+    text = (root / archive.relative_to("/") / "Packages").read_text()
+    names = re.findall(r"^Package: (\S+)$", text, re.MULTILINE)
+    versions = re.findall(r"^Version: (\S+)$", text, re.MULTILINE)
+    return dict(zip(names, versions, strict=True))
 
 
 def _remove_unused_images(keep: Path, log: Log) -> None:
@@ -215,6 +296,11 @@ def _remove_unused_images(keep: Path, log: Log) -> None:
 def _chroot(root: Path, argv: list[str]) -> None:
     # A clean environment: the host's PIP_* and locale settings must not leak into the image.
     _run(["chroot", str(root), *argv], env=CHROOT_ENV)
+
+
+def _chroot_in(root: Path, directory: Path, shell_command: str) -> None:
+    """A shell command in the chroot, in `directory` (apt-get download and apt-ftparchive work there)."""
+    _chroot(root, ["sh", "-c", f"cd {shlex.quote(str(directory))} && {shell_command}"])
 
 
 def _run(argv: list[str], env: dict[str, str] | None = None, timeout: float = STEP_TIMEOUT) -> None:

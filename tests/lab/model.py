@@ -95,6 +95,14 @@ def open_model(name: str, *, create: bool = False) -> Iterator[Model]:
                 model.save()
 
 
+def read_model(name: str) -> Model:
+    """The model as last saved, without the lock: what `juju status` shows while hooks run
+    (the hook runner saves after every hook it applies). Never saved back."""
+    if not (model_dir(name) / "model.json").exists():
+        raise LabError(f"model {name!r} does not exist: deploy a bundle first")
+    return Model.load(name)
+
+
 def charm_metadata(charm: Path) -> dict[str, Any]:
     """The deployed .charm's metadata.yaml, with its config.yaml under `config` and its
     actions.yaml under `actions`."""

@@ -26,7 +26,18 @@ def test_external_ids_register_the_chassis_with_geneve():
         "ovn-encap-type": "geneve",
         "ovn-encap-ip": "10.1.0.5",
         "ovn-bridge-datapath-type": "system",
+        "ovn-ofctrl-wait-before-clear": "5000",
     }
+
+
+def test_controller_drop_in_keeps_the_packages_start_and_stops_with_restart():
+    assert chassis.controller_drop_in().splitlines()[1:] == [
+        "[Service]",
+        "ExecStart=",
+        "ExecStart=/usr/share/ovn/scripts/ovn-ctl start_controller --ovn-manage-ovsdb=no --no-monitor $OVN_CTL_OPTS",
+        "ExecStop=",
+        "ExecStop=/usr/share/ovn/scripts/ovn-ctl stop_controller --no-monitor --restart",
+    ]
 
 
 def test_external_ids_sets_exactly_the_managed_keys():

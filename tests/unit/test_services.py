@@ -73,3 +73,78 @@ def test_drop_in_path_is_in_the_units_drop_in_directory():
     assert services.drop_in_path("ovn-northd.service") == Path(
         "/etc/systemd/system/ovn-northd.service.d/10-charmed-ovn.conf"
     )
+
+
+MADISON = """\
+ovn-common | 25.03.0-1 | file:/srv/lab-apt/trixie ./ Packages
+ovn-common | 23.03.1-1~deb12u2 | file:/srv/lab-apt/ovn-23.03 ./ Packages
+ovn-central | 25.03.0-1 | file:/srv/lab-apt/trixie ./ Packages
+ovn-central | 23.03.1-1~deb12u2 | file:/srv/lab-apt/ovn-23.03 ./ Packages
+openvswitch-common | 3.5.0-1+b1 | file:/srv/lab-apt/trixie ./ Packages
+"""
+
+POLICY = """\
+ovn-common:
+  Installed: 23.03.1-1~deb12u2
+  Candidate: 25.03.0-1
+  Version table:
+     25.03.0-1 500
+        500 file:/srv/lab-apt/trixie ./ Packages
+ *** 23.03.1-1~deb12u2 100
+        100 /var/lib/dpkg/status
+ovn-host:
+  Installed: (none)
+  Candidate: 25.03.0-1
+  Version table:
+     25.03.0-1 500
+        500 file:/srv/lab-apt/trixie ./ Packages
+openvswitch-common:
+  Installed: 3.5.0-1+b1
+  Candidate: 3.5.0-1+b1
+  Version table:
+ *** 3.5.0-1+b1 500
+        500 file:/srv/lab-apt/trixie ./ Packages
+"""
+
+
+def test_the_source_uri_of_a_deb_line_skips_its_options():
+    assert services.source_uri("deb [trusted=yes arch=amd64] file:/srv/lab-apt/ovn-23.03 ./") == "file:/srv/lab-apt/ovn-23.03"
+
+
+def test_the_source_uri_of_a_plain_deb_line_is_its_second_word():
+    assert services.source_uri(services.source_line("cloud:noble-epoxy") or "") == services.CLOUD_ARCHIVE_URL
+
+
+def test_only_the_versions_the_configured_archive_offers_are_pinned():
+    offered = services.versions_offered(MADISON, "file:/srv/lab-apt/ovn-23.03")
+    assert offered == {"ovn-common": "23.03.1-1~deb12u2", "ovn-central": "23.03.1-1~deb12u2"}
+
+
+def test_an_archive_uri_that_is_a_prefix_of_another_does_not_match_it():
+    assert services.versions_offered(MADISON, "file:/srv/lab-apt/ovn-23") == {}
+
+
+def test_pins_prefer_each_offered_version_below_the_priority_that_downgrades():
+    text = services.render_pins({"ovn-common": "23.03.1-1~deb12u2"})
+    assert "Package: ovn-common\nPin: version 23.03.1-1~deb12u2\nPin-Priority: 990\n" in text
+    assert services.PIN_PRIORITY < 1000
+
+
+def test_policy_gives_installed_and_candidate_versions_per_package():
+    assert services.parse_policy(POLICY) == {
+        "ovn-common": ("23.03.1-1~deb12u2", "25.03.0-1"),
+        "ovn-host": (None, "25.03.0-1"),
+        "openvswitch-common": ("3.5.0-1+b1", "3.5.0-1+b1"),
+    }
+
+
+def test_only_installed_packages_whose_candidate_differs_are_pending():
+    assert services.pending_upgrades(services.parse_policy(POLICY)) == {"ovn-common": "25.03.0-1"}
+
+
+@pytest.mark.parametrize(
+    ("debian", "upstream"),
+    [("25.03.0-1", "25.03.0"), ("1:25.03.0-1ubuntu1", "25.03.0"), ("3.5.0-1+b1", "3.5.0"), ("23.03.1", "23.03.1")],
+)
+def test_the_upstream_version_drops_epoch_and_debian_revision(debian, upstream):
+    assert services.upstream_version(debian) == upstream

@@ -210,6 +210,14 @@ def test_render_a_schema_that_needs_attention_lists_what_each_member_expects():
     ]
 
 
+def test_render_a_conversion_that_waits_names_the_units_it_waits_for():
+    schemas = [SchemaReport("OVN Southbound", "20.27.0", {"central-0": "20.41.0"}, ("ovn-chassis/1", "ovn-bgp/0"))]
+    assert summary.render([], schemas, []).splitlines()[-2:] == [
+        "\tcentral-0: 20.41.0",
+        "Conversion waits for ovn-chassis/1, ovn-bgp/0 to upgrade OVN",
+    ]
+
+
 def test_render_a_database_that_does_not_answer():
     schemas = [SchemaReport("OVN Southbound", None, {"central-0": "21.2.0"})]
     assert summary.render([], schemas, []).splitlines() == [
@@ -231,7 +239,7 @@ def test_render_ends_with_the_certificate_problems():
 def test_as_dict_carries_the_same_summary():
     schemas = [
         _ok("OVN Northbound", "7.11.0"),
-        SchemaReport("OVN Southbound", "21.2.0", {"central-1": None, "central-0": "21.2.0"}),
+        SchemaReport("OVN Southbound", "21.2.0", {"central-1": None, "central-0": "21.2.0"}, ("ovn-chassis/3",)),
     ]
     assert summary.as_dict(MEMBERS, schemas, ["CA certificate has expired"]) == {
         "members": [
@@ -243,11 +251,13 @@ def test_as_dict_carries_the_same_summary():
                 "ok": True,
                 "active": "7.11.0",
                 "expected": {"central-0": "7.11.0", "central-1": "7.11.0"},
+                "waiting-for": [],
             },
             "OVN Southbound": {
                 "ok": False,
                 "active": "21.2.0",
                 "expected": {"central-0": "21.2.0", "central-1": None},
+                "waiting-for": ["ovn-chassis/3"],
             },
         },
         "certificate_problems": ["CA certificate has expired"],

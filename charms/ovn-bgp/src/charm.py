@@ -29,6 +29,7 @@ from charmed_ovn import (
     paths,
     pki,
     services,
+    upgrade,
 )
 from charmed_ovn.bgp_config import (
     BgpConfig,
@@ -161,6 +162,7 @@ class OVNBgpCharm(ops.CharmBase):
             return  # collect-status reports it; nothing is changed on an invalid config
         self._allocate_asns(options)
         services.install_packages(bird.PACKAGES)
+        upgrade.report_installed(self.unit, self.model.relations[OVSDB])
         if not options.enabled:
             self._disable(options.manual_bgpd_config)
             return

@@ -13,6 +13,7 @@ from charmlibs.interfaces import tls_certificates as tls
 
 from charmed_ovn import (
     backup,
+    central_status,
     certificate_files,
     clients,
     config,
@@ -21,16 +22,16 @@ from charmed_ovn import (
     paths,
     pki,
     raft,
-    schema,
     securitylog,
     services,
     signing,
     summary,
+    upgrade,
 )
-from charmed_ovn.authority import Authority, AuthorityStore, ca_warnings
+from charmed_ovn.authority import Authority, AuthorityStore
 from charmed_ovn.config import CentralConfig, ConfigError
 from charmed_ovn.databases import DATABASES
-from charmed_ovn.interfaces import central_cluster, ovsdb
+from charmed_ovn.interfaces import InstalledOvn, central_cluster, ovsdb
 from charmed_ovn.interfaces.central_cluster import CentralCluster
 
 PEER = "cluster"
@@ -72,6 +73,7 @@ class OVNCentralCharm(ops.CharmBase):
         for action in ACTIONS:  # each handled by `_on_<action>`
             framework.observe(getattr(self.on, f"{action}_action"), getattr(self, f"_on_{action}"))
         self._issued: list[signing.Issuance] = []  # what this hook signed, for action results
+        self._conversion_errors: list[str] = []  # this hook's failed schema conversions, for the status
 
     # --- the unit's context ----------------------------------------------------------------
 
@@ -124,38 +126,48 @@ class OVNCentralCharm(ops.CharmBase):
             options = self._config()
         except ConfigError:
             return  # collect-status reports it; nothing is changed on an invalid config
-        services.configure_source(options.ovn_source)
+        services.configure_source(options.ovn_source, self.files)
         daemons.install_masked(PACKAGES)
         if (cluster := self._cluster) is None:
             return
-        self._publish_identity(cluster)
-        if self.unit.is_leader() and (authority := self._ensure_ca(options.renew_before)):
-            self._sign(cluster, authority, options.renew_before)
+        pending = services.upgrades_pending(PACKAGES)
+        self._publish_identity(cluster, upgrade.target_version(pending))
+        if self.unit.is_leader():
+            if authority := self._ensure_ca(options.renew_before):
+                self._sign(cluster, authority, options.renew_before)
+            upgrade.pass_turn(cluster)
         installed = self._install_certificates(cluster)
         if self.unit.is_leader() and self._authorities.load() is not None:
             self._authorities.retire_previous(central_cluster.installed_ca_fingerprints(cluster.units))
         if not installed:
             return
+        if pending and cluster.app.upgrade_turn == self.unit.name:
+            self._upgrade_packages(cluster, pending)
         self._run_databases(cluster)
         members = central_cluster.client_addresses_of_members(cluster.units, OVSDB_ENDPOINTS[0])
         if not members:
             return
         daemons.run_northd(members, self.files)
         daemons.wait_for_northd()
+        conversions = self._conversions(cluster)
+        if self.unit.is_leader() and any(conversion.ready for conversion in conversions):
+            self._conversion_errors = upgrade.convert_ready(conversions, cluster)
+            conversions = self._conversions(cluster)
         self._publish_endpoints(cluster)
         endpoints = ovsdb.Endpoints.of_members(members)
         clients.install_wrappers(endpoints.nb, endpoints.sb, self.files)
+        timer_ms = upgrade.election_timer_ms(options.election_timer_ms, cluster.units, conversions)
         for db in DATABASES:
-            membership.step_election_timer(db, options.election_timer_ms)
+            membership.step_election_timer(db, timer_ms)
 
-    def _publish_identity(self, cluster: CentralCluster) -> None:
-        """Address, hostname and one CSR per service; the keys stay on this machine."""
+    def _publish_identity(self, cluster: CentralCluster, upgrade_to: str) -> None:
+        """Address, hostname, one CSR per service (keys stay here), installed OVN, pending upgrade."""
         address, hostname, client_addresses = self._address, socket.gethostname(), self._client_addresses
         addresses = sorted({address, *client_addresses.values()})
         csrs = certificate_files.service_csrs(self.files, pki.CENTRAL_SERVICES, hostname, addresses)
-        # with the schema versions the installed packages carry, for the status action's upgrade check
-        schemas = {db: schema.expected_schema_version(db) or "" for db in DATABASES}
-        cluster.publish_identity(address, client_addresses, hostname, csrs, schemas)
+        relations = [relation for endpoint in OVSDB_ENDPOINTS for relation in self.model.relations[endpoint]]
+        installed = upgrade.report_installed(self.unit, relations)
+        cluster.publish_identity(address, client_addresses, hostname, csrs, installed, upgrade_to)
 
     def _ensure_ca(self, renew_before: timedelta) -> Authority | None:
         """The CA: the intermediate from the `ca` relation when there is one (None until it
@@ -183,8 +195,7 @@ class OVNCentralCharm(ops.CharmBase):
         if not app.ca_certificate:
             return False
         ready = certificate_files.install_issued(
-            self.files, pki.CENTRAL_SERVICES, app.ca_certificate, app.trust_bundle,
-            app.certificates.get(self.unit.name, {}),
+            self.files, pki.CENTRAL_SERVICES, app.ca_certificate, app.trust_bundle, app.certificates.get(self.unit.name, {})
         )
         if ready:
             cluster.update_local(installed_ca=pki.fingerprint(app.ca_certificate))
@@ -197,9 +208,7 @@ class OVNCentralCharm(ops.CharmBase):
         units = cluster.units
         for db in DATABASES:
             others = [a for name, a in central_cluster.member_addresses(units, db).items() if name != self.unit.name]
-            if membership.ensure_database(
-                db, cluster.app.cluster_id(db), self.unit.is_leader(), self._address, others
-            ):
+            if membership.ensure_database(db, cluster.app.cluster_id(db), self.unit.is_leader(), self._address, others):
                 membership.run_member(db, self._address, listen, self.files)
         for db in DATABASES:
             if self.unit.is_leader() and not cluster.app.cluster_id(db) and (cid := raft.local_cluster_id(db)):
@@ -213,7 +222,26 @@ class OVNCentralCharm(ops.CharmBase):
         for endpoint in OVSDB_ENDPOINTS:
             members = central_cluster.client_addresses_of_members(cluster.units, endpoint)
             for relation in self.model.relations[endpoint]:
-                ovsdb.publish(relation, self.unit, self._client_addresses[endpoint], leader_app, members)
+                ovsdb.publish(relation, self.unit, self._client_addresses[endpoint], leader_app, members, cluster.app.converted)
+
+    # --- upgrades --------------------------------------------------------------------------
+
+    def _upgrade_packages(self, cluster: CentralCluster, pending: dict[str, str]) -> None:
+        """This unit's turn: upgrade OVN's packages, restart the daemons one by one, say it is done."""
+        target = upgrade.target_version(pending)
+        self.unit.status = ops.MaintenanceStatus(f"upgrading OVN to {target}")
+        if upgrade.upgrade_packages(cluster.local.ovn_version, pending):
+            self._publish_identity(cluster, "")
+            securitylog.log_event(securitylog.SYS, "sys_upgrade", version=target, unit=self.unit.name)
+            if self.unit.is_leader():  # no later hook of its own would hand the turn on
+                upgrade.pass_turn(cluster)
+
+    def _conversions(self, cluster: CentralCluster) -> list[upgrade.Conversion]:
+        """Each database's conversion, from the OVN of peers, `ovsdb` units and reporting `ovsdb-cms` units."""
+        installs: dict[str, InstalledOvn] = dict(cluster.units)
+        for relation in (relation for endpoint in OVSDB_ENDPOINTS for relation in self.model.relations[endpoint]):
+            installs |= ovsdb.reported_installs(relation, required=relation.name == "ovsdb")
+        return upgrade.conversions(installs)
 
     # --- scale down ------------------------------------------------------------------------
 
@@ -229,6 +257,7 @@ class OVNCentralCharm(ops.CharmBase):
         """The last unit (or one that never saw a peer depart) retires here; then the unit's
         state goes, except its backups."""
         membership.retire(self.files, self.unit.name)
+        services.configure_source("", self.files)
         backup.remove_state_except_backups(self.files)
 
     # --- actions ---------------------------------------------------------------------------
@@ -322,7 +351,7 @@ class OVNCentralCharm(ops.CharmBase):
         """MicroOVN's `status`: members and services, schema versions, invalid certificates."""
         if self._cluster is None:
             event.fail("the cluster peer relation does not exist yet")
-        elif (gathered := summary.gather(self._cluster.units, self.files, datetime.now(UTC))) is None:
+        elif (gathered := summary.gather(self._cluster.units, self.files, datetime.now(UTC), self._conversions(self._cluster))) is None:
             event.fail("the local Southbound database server does not answer")
         else:
             event.set_results({"status": summary.as_text(*gathered, event.params["format"])})
@@ -358,31 +387,7 @@ class OVNCentralCharm(ops.CharmBase):
         event.add_status(config.unit_status(self._config, self._workload_status))
 
     def _workload_status(self) -> ops.StatusBase:
-        if membership.is_retired(self.files):
-            return ops.MaintenanceStatus(
-                f"left the clusters, being removed; backup in {membership.retired_backup(self.files)}"
-            )
-        if not services.is_installed("ovn-central"):
-            return ops.MaintenanceStatus("installing ovn-central")
-        if (cluster := self._cluster) is None:
-            return ops.WaitingStatus("waiting for the cluster peer relation")
-        app = cluster.app
-        if not app.ca_certificate:
-            if (provider := self._ca_provider) is not None:
-                return ops.WaitingStatus(f"waiting for the CA certificate from {provider} (ca relation)")
-            return ops.WaitingStatus("waiting for the leader to create the CA")
-        if not self.files.certificate(pki.NB_SERVICE).exists():
-            return ops.WaitingStatus("waiting for certificates from the leader")
-        try:
-            roles = membership.member_roles()
-        except membership.NotMemberError as e:
-            return ops.WaitingStatus(str(e))
-        if (northd := daemons.northd_state()) is None:
-            return ops.WaitingStatus("ovn-northd is not running")
-        # the rollover's progress where regenerate-ca and set-ca run: on the leader
-        installed = central_cluster.installed_ca_fingerprints(cluster.units) if self.unit.is_leader() else None
-        warnings = [membership.ha_warning(cluster.size), *ca_warnings(app, installed, datetime.now(UTC))]
-        return ops.ActiveStatus("; ".join([", ".join([*roles, f"northd {northd}"]), *filter(None, warnings)]))
+        return central_status.workload_status(self.files, self.unit, self._cluster, self._ca_provider, self._conversion_errors, self._conversions)
 
 
 def _action_name(event: ops.ActionEvent) -> str:

@@ -27,6 +27,7 @@ from charmed_ovn import (
     pki,
     securitylog,
     services,
+    upgrade,
 )
 from charmed_ovn.config import ConfigError, parse_ovn_source
 from charmed_ovn.interfaces.ovsdb import Endpoints, read_endpoints
@@ -167,8 +168,13 @@ class OVNChassisCharm(ops.CharmBase):
             options = self._config()
         except ConfigError:
             return  # collect-status reports it; nothing is changed on an invalid config
-        services.configure_source(options.ovn_source)
+        services.configure_source(options.ovn_source, self.files)
         services.install_packages(chassis.PACKAGES)
+        if (pending := self._pending_upgrade) and not upgrade.moved_with_central(pending):
+            self.unit.status = ops.MaintenanceStatus(f"upgrading OVN to {upgrade.target_version(pending)}")
+            services.upgrade(pending)
+            del self._pending_upgrade
+        upgrade.report_installed(self.unit, self.model.relations[OVSDB])
         services.start(f"{chassis.OVS_UNIT}.service")
         endpoints = self._endpoints(options)
         if endpoints is None or not certificate_files.install_assigned(
@@ -194,20 +200,29 @@ class OVNChassisCharm(ops.CharmBase):
         chassis.pin_system_id(settings.system_id)
         with chassis.open_vswitch() as ovs:
             chassis.apply_settings(ovs, settings, self.files)
+        # Only its stop changes: a running ovn-controller is left running.
+        services.write_drop_in(f"{chassis.CONTROLLER_UNIT}.service", chassis.controller_drop_in())
         services.start(f"{chassis.CONTROLLER_UNIT}.service")
         clients.install_wrappers(endpoints.nb, endpoints.sb, self.files)
         chassis.wait_until_registered(functools.partial(self._registered, endpoints.sb))
+
+    @functools.cached_property
+    def _pending_upgrade(self) -> dict[str, str]:
+        """OVN's packages apt would upgrade (after an `ovn-source` change), and to which version."""
+        return services.upgrades_pending(chassis.PACKAGES)
 
     def _on_remove(self, _: ops.RemoveEvent) -> None:
         """Leave the Southbound database and take away everything this unit set up."""
         if services.is_active(f"{chassis.CONTROLLER_UNIT}.service"):
             chassis.exit_controller()
         services.stop_and_disable(f"{chassis.CONTROLLER_UNIT}.service")
+        services.remove_drop_in(f"{chassis.CONTROLLER_UNIT}.service")
         if services.is_active(f"{chassis.OVS_UNIT}.service"):
             with chassis.open_vswitch() as ovs:
                 chassis.remove_settings(ovs, self._system_id)
         chassis.unpin_system_id(self._system_id)
         clients.remove_wrappers(self.files)
+        services.configure_source("", self.files)
         chassis.remove_charm_files(self.files)
 
     # --- actions ---------------------------------------------------------------------------
@@ -268,6 +283,8 @@ class OVNChassisCharm(ops.CharmBase):
             message += ", gateway"
         if not chassis.kernel_has_openvswitch():
             message += " (userspace datapath: the kernel has no openvswitch module)"
+        if pending := self._pending_upgrade:
+            message += f"; OVN {upgrade.target_version(pending)} is installed in ovn-central's upgrade turn"
         return ops.ActiveStatus(message)
 
 

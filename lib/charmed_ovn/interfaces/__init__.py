@@ -9,10 +9,13 @@ not match its model raises ValueError (pydantic's ValidationError).
 from __future__ import annotations
 
 import json
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 import ops
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from charmed_ovn.databases import Database
 
 
 def encode(value: object) -> str:
@@ -43,3 +46,22 @@ class Databag(BaseModel):
     def write(self, relation: ops.Relation, destination: ops.Unit | ops.Application) -> None:
         """Replace this model's keys in the databag of `destination` (other keys stay)."""
         relation.save(self, destination, encoder=encode)
+
+
+class InstalledOvn(Databag):
+    """What OVN a unit has installed, as every unit of the bundle publishes it to ovn-central (peers,
+    `ovsdb`): the leader converts a database only once every unit can read the new schema."""
+
+    ovn_version: str = Field("", alias="ovn-version")  # upstream versions, e.g. 25.03.0
+    ovs_version: str = Field("", alias="ovs-version")
+    nb_schema: str = Field("", alias="nb-schema")  # the schema versions its OVN expects
+    sb_schema: str = Field("", alias="sb-schema")
+
+    def schema_version(self, db: Database) -> str:
+        """The schema version expected of `db`; empty when not reported."""
+        return getattr(self, f"{db.short}_schema")
+
+    @property
+    def workload_version(self) -> str:
+        """What `juju status` shows in its Version column: OVN's version and Open vSwitch's."""
+        return f"{self.ovn_version}+ovs{self.ovs_version}" if self.ovs_version else self.ovn_version

@@ -14,29 +14,26 @@ import ops
 from pydantic import Field, Json
 
 from charmed_ovn.databases import DATABASES, Database
-from charmed_ovn.interfaces import Databag
+from charmed_ovn.interfaces import Databag, InstalledOvn
 
 
-class CentralUnitData(Databag):
-    """One central unit's databag."""
+class CentralUnitData(InstalledOvn):
+    """One central unit's databag (with its installed OVN: the status action's schema report and
+    the leader's upgrade decisions read it)."""
 
     address: str = ""  # where its raft servers listen (the peer binding)
     client_addresses: Json[dict[str, str]] = Field(default_factory=dict, alias="client-addresses")  # per ovsdb endpoint
     hostname: str = ""
     csrs: Json[dict[str, str]] = Field(default_factory=dict)  # service -> CSR (PEM)
-    nb_schema: str = Field("", alias="nb-schema")  # what its packages carry (status action)
-    sb_schema: str = Field("", alias="sb-schema")
     nb_server_id: str = Field("", alias="nb-server-id")  # announced once a full member
     sb_server_id: str = Field("", alias="sb-server-id")
     installed_ca: str = Field("", alias="installed-ca")  # fingerprint of the CA of its certificates
+    upgrade_to: str = Field("", alias="upgrade-to")  # the OVN version apt would upgrade it to
 
     # Per-database fields are named `<nb|sb>_<what>`, as `Database.short` spells them.
 
     def server_id(self, db: Database) -> str:
         return getattr(self, f"{db.short}_server_id")
-
-    def schema_version(self, db: Database) -> str:
-        return getattr(self, f"{db.short}_schema")
 
 
 class CentralAppData(Databag):
@@ -51,6 +48,10 @@ class CentralAppData(Databag):
     certificates: Json[dict[str, dict[str, str]]] = Field(default_factory=dict)  # unit -> service -> PEM
     nb_cluster_id: str = Field("", alias="nb-cluster-id")
     sb_cluster_id: str = Field("", alias="sb-cluster-id")
+    upgrade_turn: str = Field("", alias="upgrade-turn")  # the unit that may upgrade its packages now
+    # database -> the schema the leader converted it to: the change wakes every peer (its status,
+    # the election timer back to the configured one on the raft leader)
+    converted: Json[dict[str, str]] = Field(default_factory=dict)
 
     def cluster_id(self, db: Database) -> str:
         return getattr(self, f"{db.short}_cluster_id")
@@ -120,12 +121,13 @@ class CentralCluster:
         client_addresses: Mapping[str, str],
         hostname: str,
         csrs: Mapping[str, str],
-        schemas: Mapping[Database, str],
+        installed: InstalledOvn,
+        upgrade_to: str,
     ) -> None:
-        """Where this unit is, its CSRs, and the schema versions its packages carry."""
+        """Where this unit is, its CSRs, its installed OVN and the version apt would upgrade it to."""
         self.update_local(
             address=address, client_addresses=dict(client_addresses), hostname=hostname, csrs=dict(csrs),
-            **{f"{db.short}_schema": version for db, version in schemas.items()},
+            upgrade_to=upgrade_to, **installed.model_dump(),
         )
 
     def announce_server_id(self, db: Database, server_id: str) -> None:

@@ -8,14 +8,14 @@ complete connection strings in the application databag (microovn-operator's cons
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import ops
-from pydantic import Field
+from pydantic import Field, Json
 
 from charmed_ovn import paths
-from charmed_ovn.interfaces import Databag
+from charmed_ovn.interfaces import Databag, InstalledOvn
 
 
 class OvsdbUnitData(Databag):
@@ -29,6 +29,9 @@ class OvsdbAppData(Databag):
 
     db_nb_connection_str: str = ""
     db_sb_connection_str: str = ""
+    # database -> the schema the provider converted it to in an upgrade: the change wakes the
+    # consumers (ovn-bgp reads what the running Northbound supports)
+    converted: Json[dict[str, str]] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -70,15 +73,22 @@ def connection_string(addresses: Iterable[str], port: int) -> str:
 
 
 def publish(relation: ops.Relation, unit: ops.Unit, bound_address: str, leader_app: ops.Application | None,
-            members: Iterable[str]) -> None:
+            members: Iterable[str], converted: Mapping[str, str]) -> None:
     """Serve both flavours: this unit's `bound-address`; with `leader_app` (only the leader may
-    write it), the connection strings listing every member's client address."""
+    write it), the connection strings listing every member's client address, and the schemas
+    the databases were `converted` to."""
     OvsdbUnitData.model_validate({"bound-address": bound_address}).write(relation, unit)
     if leader_app is not None:
         endpoints = Endpoints.of_members(members)
-        OvsdbAppData(db_nb_connection_str=endpoints.nb, db_sb_connection_str=endpoints.sb).write(
-            relation, leader_app
-        )
+        data = OvsdbAppData(db_nb_connection_str=endpoints.nb, db_sb_connection_str=endpoints.sb)
+        data.model_copy(update={"converted": dict(converted)}).write(relation, leader_app)
+
+
+def reported_installs(relation: ops.Relation, required: bool) -> dict[str, InstalledOvn]:
+    """Unit name -> the OVN each remote unit reports; with `required` False only the units that
+    report one (a CMS charm does not)."""
+    installs = {unit.name: InstalledOvn.read(relation, unit) for unit in relation.units}
+    return {name: data for name, data in installs.items() if required or data.ovn_version}
 
 
 # --- requirer side (ovn-chassis, ovn-bgp, CMS charms) ------------------------------------------

@@ -39,12 +39,10 @@ from charmed_ovn import (
 from charmed_ovn.databases import DATABASES, NB, SB, Database
 from charmed_ovn.interfaces.ovsdb import remote
 from charmed_ovn.raft import ClusterStatus
-from tests.charm_unit import FakeServices, load_charm_module
+from tests.charm_unit import OVN_SCHEMAS, FakeServices, load_charm_module
 
 CHARM_SRC = Path(__file__).resolve().parents[2] / "src" / "charm.py"
 CHARM_MODULE = "ovn_central_charm"
-
-
 
 charm = load_charm_module(CHARM_MODULE, CHARM_SRC)
 OVNCentralCharm = charm.OVNCentralCharm
@@ -90,9 +88,10 @@ class FakeMachine(FakeServices):
         self.northd_answering = True
         self.timer_changes: list[tuple[str, int]] = []
         self.wrappers: list[tuple[str, str, Path]] = []
-        self.schema_versions = {"nb": "7.11.0", "sb": "21.2.0"}  # what the packages carry
         self.kick_error = ""  # ovn-appctl's complaint when cluster/kick fails
-        self.active_schema_versions = dict(self.schema_versions)  # what the running databases have
+        self.active_schema_versions = dict(OVN_SCHEMAS["25.03"])  # what the running databases have
+        self.conversion_error = ""  # ovsdb-client's complaint when a schema conversion fails
+        self.conversions: list[str] = []  # the databases converted, in order
         self.leave_confirmed = True  # the cluster commits this server's leave within the deadline
         self.has_majority = True  # the cluster can commit a kick
         self.unreachable: set[str] = set()  # raft remotes that refuse connections (dead machines)
@@ -116,7 +115,7 @@ class FakeMachine(FakeServices):
         ):
             monkeypatch.setattr(raft, name, getattr(self, name))
         monkeypatch.setattr(daemons, "northd_state", self.northd_state)
-        monkeypatch.setattr(schema, "expected_schema_version", self.expected_schema_version)
+        monkeypatch.setattr(schema, "convert", self.convert)
         monkeypatch.setattr(ovsdb_client, "active_schema_version", self.active_schema_version)
         monkeypatch.setattr(ovsdb_client, "Southbound", self.southbound)
         monkeypatch.setattr(ovsdb_client, "select_rows", self.select_rows)
@@ -209,8 +208,13 @@ class FakeMachine(FakeServices):
         self.timer_changes.append((db.short, timer_ms))
         fake.election_timer_ms = timer_ms
 
-    def expected_schema_version(self, db: Database) -> str | None:
-        return self.schema_versions[db.short]
+    def convert(self, db: Database) -> None:
+        """As `ovsdb-client convert` through the local server: all of it, or OVN's error."""
+        assert self._answering(db), "converted through a server that does not run"
+        if self.conversion_error:
+            raise schema.ConversionError(f"{db.name} schema conversion failed: {self.conversion_error}")
+        self.active_schema_versions[db.short] = self.expected_schema_version(db) or ""
+        self.conversions.append(db.short)
 
     def active_schema_version(self, remotes: str, database: str, *_: object) -> str | None:
         [db] = [db for db in DATABASES if db.name == database]

@@ -134,6 +134,7 @@ class TestCharmStatusAction:
             "ok": True,
             "active": "7.11.0",
             "expected": {"central-0": "7.11.0", "central-1": "7.11.0", "central-2": "7.11.0"},
+            "waiting-for": [],
         }
         assert summary["databases"]["OVN Southbound"]["ok"] is True
         assert summary["certificate_problems"] == []

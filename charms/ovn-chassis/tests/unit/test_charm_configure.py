@@ -60,7 +60,18 @@ class TestCharmConfigure:
             "ovn-encap-type": "geneve",
             "ovn-encap-ip": ADDRESS,
             "ovn-bridge-datapath-type": datapath,
+            "ovn-ofctrl-wait-before-clear": "5000",
         }
+
+    def test_given_running_controller_when_config_changed_then_its_stop_keeps_flows_without_restarting_it(self):
+        self.machine.active.add(CONTROLLER_UNIT)
+
+        self.ctx.run(self.ctx.on.config_changed(), self.state)
+
+        assert "ExecStop=/usr/share/ovn/scripts/ovn-ctl stop_controller --no-monitor --restart" in (
+            self.machine.drop_ins[CONTROLLER_UNIT].splitlines()
+        )
+        assert self.machine.actions("restart") == []
 
     def test_given_endpoints_and_certificates_when_config_changed_then_controller_started_and_wrappers_installed(
         self,

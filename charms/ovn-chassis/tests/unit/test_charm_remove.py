@@ -31,6 +31,7 @@ class TestCharmRemove:
             "ovn-encap-type": "geneve",
             "ovn-encap-ip": "10.0.1.5",
             "ovn-bridge-datapath-type": "system",
+            "ovn-ofctrl-wait-before-clear": "5000",
             "rundir": "/var/run/openvswitch",  # not the charm's
         }
         self.files = paths.charm_files(APP)
@@ -48,7 +49,11 @@ class TestCharmRemove:
         self.ctx.run(self.ctx.on.remove(), testing.State(networks=networks()))
 
         # The fake's `exit` refuses a stopped ovn-controller: it was asked while running.
-        assert self.machine.log[:2] == [("exit", "ovn-controller"), ("stop-and-disable", CONTROLLER_UNIT)]
+        assert self.machine.log[:3] == [
+            ("exit", "ovn-controller"),
+            ("stop-and-disable", CONTROLLER_UNIT),
+            ("remove-drop-in", CONTROLLER_UNIT),
+        ]
         assert not self.machine.registered
         assert CONTROLLER_UNIT not in self.machine.active
         assert CONTROLLER_UNIT in self.machine.disabled

@@ -1,0 +1,54 @@
+"""What an ovn-central unit's status says, from its machine and its peer relation, in order of
+what blocks it first."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import ops
+
+from charmed_ovn import daemons, membership, paths, pki, services, upgrade
+from charmed_ovn.authority import ca_warnings
+from charmed_ovn.interfaces import central_cluster
+from charmed_ovn.interfaces.central_cluster import CentralCluster
+
+
+def workload_status(
+    files: paths.CharmFiles,
+    unit: ops.Unit,
+    cluster: CentralCluster | None,
+    ca_provider: str | None,
+    conversion_errors: list[str],
+    conversions: Callable[[CentralCluster], list[upgrade.Conversion]],
+) -> ops.StatusBase:
+    """The unit's status: `ca_provider` is the `ca` relation's application, `conversion_errors`
+    the failures of this hook's schema conversions, `conversions` where each database's stands."""
+    if membership.is_retired(files):
+        return ops.MaintenanceStatus(f"left the clusters, being removed; backup in {membership.retired_backup(files)}")
+    if not services.is_installed("ovn-central"):
+        return ops.MaintenanceStatus("installing ovn-central")
+    if cluster is None:
+        return ops.WaitingStatus("waiting for the cluster peer relation")
+    app = cluster.app
+    if not app.ca_certificate:
+        if ca_provider is not None:
+            return ops.WaitingStatus(f"waiting for the CA certificate from {ca_provider} (ca relation)")
+        return ops.WaitingStatus("waiting for the leader to create the CA")
+    if not files.certificate(pki.NB_SERVICE).exists():
+        return ops.WaitingStatus("waiting for certificates from the leader")
+    try:
+        roles = membership.member_roles()
+    except membership.NotMemberError as e:
+        return ops.WaitingStatus(str(e))
+    if (northd := daemons.northd_state()) is None:
+        return ops.WaitingStatus("ovn-northd is not running")
+    if conversion_errors:
+        return ops.BlockedStatus("; ".join(conversion_errors) + " (retried on the next hook)")
+    if waiting := upgrade.turn_status(cluster.local.upgrade_to, app.upgrade_turn, unit.name):
+        return waiting
+    # the rollover's progress where regenerate-ca and set-ca run: on the leader
+    installed = central_cluster.installed_ca_fingerprints(cluster.units) if unit.is_leader() else None
+    warnings = [membership.ha_warning(cluster.size), *ca_warnings(app, installed, datetime.now(UTC))]
+    warnings += [conversion.describe() for conversion in conversions(cluster) if conversion.needed]
+    return ops.ActiveStatus("; ".join([", ".join([*roles, f"northd {northd}"]), *filter(None, warnings)]))
