@@ -28,7 +28,6 @@ from tests.functional.conftest import (
     Lab,
     lab_leftovers,
     model_name,
-    not_run_here,
 )
 from tests.lab import machines, vms
 from tests.lab.model import open_model
@@ -522,8 +521,3 @@ def test_removing_the_subordinate_relation_removes_the_units_and_everything_they
     with open_model(lab.model) as model:
         assert [unit for unit in model.units if unit.startswith("ovn-bgp/")] == []
     assert_as_before(lab, before_enable)
-
-
-def test_an_ovn_older_than_25_03_blocks_naming_ovn_source(request: pytest.FixtureRequest):
-    not_run_here(request, "needs an OVN older than 25.03 on the lab machines (issue 10 brings bookworm's 23.03); "
-                 "the exact message is checked in charms/ovn-bgp/tests/unit/test_charm_collect_status.py")

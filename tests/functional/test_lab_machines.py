@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from tenacity import Retrying, stop_after_delay, wait_fixed
 
-from tests.lab import archives, machines, network, vms
+from tests.lab import machines, network, vms
 from tests.lab.machines import Machine
 from tests.lab.paths import LAB_HOME
 
@@ -33,8 +33,6 @@ TCP_PORT = 5001
 TCP_PAYLOAD_BYTES = 4_000_000
 PING = ["ping", "-n", "-c", "10", "-i", "0.05", "-W", "2"]
 APT_ENV = {"DEBIAN_FRONTEND": "noninteractive"}
-OLDER_OVN_LIST = "/etc/apt/sources.list.d/older-ovn.list"
-OLDER_OVN_PIN = "/etc/apt/preferences.d/older-ovn"
 
 pytestmark = [
     pytest.mark.lab,
@@ -202,33 +200,6 @@ def test_vms_on_one_br_int_exchange_ping_and_tcp(pair: tuple[Machine, Machine]) 
     assert peer not in _ovs(machine, "list-ports", "br-int").split()
 
 
-def test_apt_installs_older_ovn_then_upgrades_offline(pair: tuple[Machine, Machine]) -> None:
-    """The older OVN archive as a source and pinned (what an `ovn-source` does) installs it;
-    without them, the same install upgrades to the image's OVN. Both from the local archives."""
-    machine = pair[0]  # last: its ovn-controller creates br-int, which the VM test must not find
-    machine.write_file(OLDER_OVN_LIST, archives.OLDER_OVN_SOURCE + "\n")
-    machine.write_file(
-        OLDER_OVN_PIN,
-        f"Package: ovn-common ovn-central ovn-host\nPin: version {archives.OLDER_OVN_VERSION}\nPin-Priority: 990\n",
-    )
-    started = time.monotonic()
-    _apt(machine, "update", "--error-on=any")
-    _apt(machine, "install", "-y", "ovn-central", "ovn-host")
-    print(f"\nolder OVN installed in {time.monotonic() - started:.1f} s")
-    older = _ovn_versions(machine)
-    assert set(older.values()) == {archives.OLDER_OVN_UPSTREAM_VERSION}, older
-
-    machine.run(["rm", OLDER_OVN_LIST, OLDER_OVN_PIN], check=True)
-    started = time.monotonic()
-    _apt(machine, "update", "--error-on=any")
-    _apt(machine, "install", "-y", "ovn-central", "ovn-host")
-    print(f"upgraded in {time.monotonic() - started:.1f} s")
-    newer = _ovn_versions(machine)
-    assert len(set(newer.values())) == 1 and older != newer, newer
-    installed = machine.run(["dpkg-query", "-W", "-f", "${Version}", "ovn-central"], check=True).stdout
-    assert newer["ovn-nbctl"] == installed.split("-")[0]  # the image's own OVN, not another older one
-
-
 # --- helpers -------------------------------------------------------------------------------
 
 
@@ -238,22 +209,6 @@ def _destroy_if_defined(name: str) -> None:
     except machines.MachineError:
         return
     machines.destroy_machine(machine)
-
-
-def _apt(machine: Machine, *args: str) -> None:
-    done = machine.run(["apt-get", *args], env=APT_ENV, timeout=300)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-
-
-def _ovn_versions(machine: Machine) -> dict[str, str]:
-    """What each OVN tool of the machine says its version is (first line, e.g. `ovn-nbctl 23.03.1`)."""
-    versions = {}
-    for tool in ("ovn-nbctl", "ovn-northd", "ovn-controller"):
-        first_line = machine.run([tool, "--version"], check=True).stdout.splitlines()[0]
-        name, version = first_line.split()
-        assert name == tool, first_line
-        versions[tool] = version
-    return versions
 
 
 def _ovs(machine: Machine, *args: str) -> str:
