@@ -204,13 +204,7 @@ def install_packages(packages: list[str]) -> None:
 
 def is_installed(package: str) -> bool:
     """Whether dpkg has the package installed."""
-    result = subprocess.run(
-        ["dpkg-query", "-W", "-f=${db:Status-Status}", package],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return result.stdout.strip() == "installed"
+    return installed_version(package) is not None
 
 
 def stop_and_mask(units: list[str]) -> None:
