@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from charmed_ovn import backup, clients, daemons, paths, raft, securitylog, services
 from charmed_ovn.databases import DATABASES, Database
 from charmed_ovn.files import write_file
+from charmed_ovn.interfaces import central_cluster
+from charmed_ovn.interfaces.central_cluster import CentralCluster
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +73,21 @@ def run_member(db: Database, address: str, listen_addresses: list[str], files: p
     daemons.run_server(db, address, listen_addresses, files)
     if raft.wait_for_membership(db) is None:
         logger.info("%s: not a cluster member yet after %d s", db.name, raft.JOIN_TIMEOUT_S)
+
+
+def run_databases(cluster: CentralCluster, may_create: bool, address: str, listen: list[str], files: paths.CharmFiles) -> None:
+    """Create (`may_create`: the leader, first) or join both clusters and run their servers; then
+    publish the cluster ids (the leader) and this unit's server ids once it is a full member."""
+    unit, units = cluster.unit.name, cluster.units
+    for db in DATABASES:
+        others = [a for name, a in central_cluster.member_addresses(units, db).items() if name != unit]
+        if ensure_database(db, cluster.app.cluster_id(db), may_create, address, others):
+            run_member(db, address, listen, files)
+    for db in DATABASES:
+        if may_create and not cluster.app.cluster_id(db) and (cid := raft.local_cluster_id(db)):
+            cluster.publish_cluster_id(db, cid)
+        if (sid := announced_server_id(db)) is not None:
+            cluster.announce_server_id(db, sid)
 
 
 def announced_server_id(db: Database) -> str | None:

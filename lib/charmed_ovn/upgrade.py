@@ -15,7 +15,7 @@ import ops
 
 from charmed_ovn import daemons, membership, ovsdb_client, schema, services
 from charmed_ovn.databases import DATABASES, NB, SB
-from charmed_ovn.interfaces import InstalledOvn
+from charmed_ovn.interfaces import InstalledOvn, ovsdb
 from charmed_ovn.interfaces.central_cluster import CentralCluster, CentralUnitData
 
 # MicroOVN's upgrade guide: raise the election timer to at least 16 s before a major upgrade, so
@@ -138,9 +138,12 @@ def installed_ovn() -> InstalledOvn:
     })
 
 
-def conversions(installs: Mapping[str, InstalledOvn]) -> list[Conversion]:
-    """Each database's conversion from its running schema to the installed one, from the OVN every
-    related unit reports."""
+def conversions(cluster: CentralCluster, relations: list[ops.Relation]) -> list[Conversion]:
+    """Each database's conversion from its running schema to the installed one, from the OVN of
+    the peers, of every `ovsdb` unit and of the `ovsdb-cms` units that report one (a CMS does not)."""
+    installs: dict[str, InstalledOvn] = dict(cluster.units)
+    for relation in relations:
+        installs |= ovsdb.reported_installs(relation, required=relation.name == "ovsdb")
     return [
         plan_conversion(
             db.name, ovsdb_client.active_schema_version(f"unix:{db.socket}", db.name),

@@ -21,7 +21,6 @@ from charmed_ovn import (
     membership,
     paths,
     pki,
-    raft,
     securitylog,
     services,
     signing,
@@ -31,7 +30,7 @@ from charmed_ovn import (
 from charmed_ovn.authority import Authority, AuthorityStore
 from charmed_ovn.config import CentralConfig, ConfigError
 from charmed_ovn.databases import DATABASES
-from charmed_ovn.interfaces import InstalledOvn, central_cluster, ovsdb
+from charmed_ovn.interfaces import central_cluster, ovsdb
 from charmed_ovn.interfaces.central_cluster import CentralCluster
 
 PEER = "cluster"
@@ -143,7 +142,7 @@ class OVNCentralCharm(ops.CharmBase):
             return
         if pending and cluster.app.upgrade_turn == self.unit.name:
             self._upgrade_packages(cluster, pending)
-        self._run_databases(cluster)
+        membership.run_databases(cluster, self.unit.is_leader(), self._address, sorted(set(self._client_addresses.values())), self.files)
         members = central_cluster.client_addresses_of_members(cluster.units, OVSDB_ENDPOINTS[0])
         if not members:
             return
@@ -201,21 +200,6 @@ class OVNCentralCharm(ops.CharmBase):
             cluster.update_local(installed_ca=pki.fingerprint(app.ca_certificate))
         return ready
 
-    def _run_databases(self, cluster: CentralCluster) -> None:
-        """Create (first leader) or join both clusters, run their servers, then publish the
-        cluster ids (leader) and this unit's server ids once it is a full member."""
-        listen = sorted(set(self._client_addresses.values()))
-        units = cluster.units
-        for db in DATABASES:
-            others = [a for name, a in central_cluster.member_addresses(units, db).items() if name != self.unit.name]
-            if membership.ensure_database(db, cluster.app.cluster_id(db), self.unit.is_leader(), self._address, others):
-                membership.run_member(db, self._address, listen, self.files)
-        for db in DATABASES:
-            if self.unit.is_leader() and not cluster.app.cluster_id(db) and (cid := raft.local_cluster_id(db)):
-                cluster.publish_cluster_id(db, cid)
-            if (sid := membership.announced_server_id(db)) is not None:
-                cluster.announce_server_id(db, sid)
-
     def _publish_endpoints(self, cluster: CentralCluster) -> None:
         """Serve both ovsdb interface flavours: per-unit bound-address and app connection strings."""
         leader_app = self.app if self.unit.is_leader() else None
@@ -237,11 +221,7 @@ class OVNCentralCharm(ops.CharmBase):
                 upgrade.pass_turn(cluster)
 
     def _conversions(self, cluster: CentralCluster) -> list[upgrade.Conversion]:
-        """Each database's conversion, from the OVN of peers, `ovsdb` units and reporting `ovsdb-cms` units."""
-        installs: dict[str, InstalledOvn] = dict(cluster.units)
-        for relation in (relation for endpoint in OVSDB_ENDPOINTS for relation in self.model.relations[endpoint]):
-            installs |= ovsdb.reported_installs(relation, required=relation.name == "ovsdb")
-        return upgrade.conversions(installs)
+        return upgrade.conversions(cluster, [r for endpoint in OVSDB_ENDPOINTS for r in self.model.relations[endpoint]])
 
     # --- scale down ------------------------------------------------------------------------
 
