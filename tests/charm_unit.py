@@ -221,10 +221,12 @@ class FakeServices:
     def is_active(self, unit: str) -> bool:
         return systemd_name(unit) in self.active
 
-    def start(self, unit: str) -> None:
-        if systemd_name(unit) not in self.active:
-            self.active.add(systemd_name(unit))
-            self.log.append(("start", systemd_name(unit)))
+    def start(self, unit: str) -> bool:
+        if systemd_name(unit) in self.active:
+            return False
+        self.active.add(systemd_name(unit))
+        self.log.append(("start", systemd_name(unit)))
+        return True
 
     def restart(self, unit: str) -> None:
         self.active.add(systemd_name(unit))

@@ -40,8 +40,11 @@ def _pairs(value: str, separator: str) -> dict[str, str]:
 
 
 def merge_port_mapping(current: str, wanted: dict[str, str], previously_managed: dict[str, str]) -> str:
-    """`port=interface` pairs with ours in place; pairs someone else made stay."""
-    merged = {port: iface for port, iface in _pairs(current, "=").items() if previously_managed.get(port) != iface}
+    """`port=interface` pairs with ours in place (where they stand); pairs someone else made stay."""
+    merged = {
+        port: iface for port, iface in _pairs(current, "=").items()
+        if port in wanted or previously_managed.get(port) != iface
+    }
     merged.update(wanted)
     return ",".join(f"{port}={iface}" for port, iface in merged.items())
 

@@ -160,11 +160,12 @@ def parse_bridge_mappings(value: str) -> dict[str, str]:
 
 def merge_bridge_mappings(current: str, wanted: dict[str, str], previously_managed: dict[str, str]) -> str:
     """ovn-bridge-mappings with ours in place: mappings someone else made stay, ours are
-    replaced, and ours that were removed from the config go."""
+    replaced where they stand, and ours that were removed from the config go. The order is kept:
+    ovn-chassis and ovn-bgp both write this list, and neither may undo the other's order."""
     merged: dict[str, str] = {}
     for item in filter(None, current.split(",")):
         physnet, _, bridge = item.partition(":")
-        if previously_managed.get(physnet) != bridge:
+        if physnet in wanted or previously_managed.get(physnet) != bridge:
             merged[physnet] = bridge
     merged.update(wanted)
     return ",".join(f"{physnet}:{bridge}" for physnet, bridge in merged.items())
@@ -364,6 +365,12 @@ def controller_connected() -> bool:
         timeout=10,
     )
     return result.returncode == 0 and result.stdout.strip() == "connected"
+
+
+def controller_inputs(files: paths.CharmFiles) -> tuple[bytes, ...]:
+    """What ovn-controller reads from disk: its key, certificate and CA bundle."""
+    read = (files.private_key(pki.CONTROLLER_SERVICE), files.certificate(pki.CONTROLLER_SERVICE), files.ca_cert)
+    return tuple(path.read_bytes() if path.exists() else b"" for path in read)
 
 
 def wait_until_registered(

@@ -10,6 +10,7 @@ database that does not answer costs a hook seconds, never the hook.
 from __future__ import annotations
 
 import errno
+import logging
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,6 +23,9 @@ from ovsdbapp.backend.ovs_idl import connection, idlutils
 from ovsdbapp.schema.ovn_southbound import impl_idl
 
 from charmed_ovn import paths, pki
+
+# ovsdbapp logs every index it creates at DEBUG, dozens per connection: each one a juju-log call.
+logging.getLogger("ovsdbapp").setLevel(logging.INFO)
 
 SOUTHBOUND = "OVN_Southbound"
 NORTHBOUND = "OVN_Northbound"

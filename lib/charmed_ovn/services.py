@@ -18,6 +18,9 @@ from charmed_ovn import paths
 from charmed_ovn.files import write_file
 
 logger = logging.getLogger(__name__)
+# charmlibs.systemd logs every systemctl call (command, exit code, output) at DEBUG: dozens per
+# hook, each one a juju-log call. Its failures raise, and reach the hook's log as errors anyway.
+logging.getLogger(systemd.__name__).setLevel(logging.INFO)
 
 CLOUD_ARCHIVE_URL = "http://ubuntu-cloud.archive.canonical.com/ubuntu"
 _CLOUD_POCKET = re.compile(r"^cloud:(?P<series>[a-z]+)-(?P<release>[a-z]+)$")
@@ -237,10 +240,12 @@ def write_drop_in(unit: str, content: str) -> bool:
     return changed
 
 
-def start(unit: str) -> None:
-    """Start a unit that is not running."""
-    if not systemd.service_running(unit):
-        systemd.service_start(unit)
+def start(unit: str) -> bool:
+    """Start a unit that is not running; return whether it was started now."""
+    if systemd.service_running(unit):
+        return False
+    systemd.service_start(unit)
+    return True
 
 
 def restart(unit: str) -> None:

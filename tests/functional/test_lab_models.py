@@ -103,6 +103,15 @@ def link_local_address(lab: Lab, machine: str, interface: str) -> str | None:
     return addresses[0]["local"] if addresses else None
 
 
+def assert_cable_pings(lab: Lab) -> None:
+    """Machine 0's swp1 pings the far end's ext-b, once both ends' link-local addresses passed
+    duplicate address detection (a tentative source address sends from ::, unanswered)."""
+    link_local_address(lab, "0", "swp1")
+    far_end = link_local_address(lab, str(MACHINES_PER_MODEL), "ext-b")
+    ping = lab.exec("0", "ping", "-c1", "-W2", "-I", "swp1", far_end)
+    assert " 0% packet loss" in ping.stdout, ping.stdout
+
+
 def test_a_link_joins_two_plain_machines_point_to_point(bundle: Path):
     lab = Lab(LINKED)
     lab.run("destroy", check=False)
@@ -115,9 +124,7 @@ def test_a_link_joins_two_plain_machines_point_to_point(bundle: Path):
         unknown = lab.run("link", "0:swp2", "9:swp2", check=False)
         assert unknown.returncode == 1 and f"model {LINKED!r} has no machine '9'" in unknown.stderr
 
-        far_end = link_local_address(lab, str(MACHINES_PER_MODEL), "ext-b")
-        ping = lab.exec("0", "ping", "-c1", "-W2", "-I", "swp1", far_end)
-        assert " 0% packet loss" in ping.stdout, ping.stdout
+        assert_cable_pings(lab)
         for machine, interface in (("0", "swp1"), (str(MACHINES_PER_MODEL), "ext-b")):
             features = lab.exec(machine, "ethtool", "-k", interface).stdout
             assert "tx-checksumming: off" in features, (machine, features)
@@ -130,8 +137,7 @@ def test_a_link_joins_two_plain_machines_point_to_point(bundle: Path):
 
         lab.exec("0", "ip", "link", "del", "swp1")  # the cable is cut: both ends go
         lab.run("restart-machine", "0")
-        ping = lab.exec("0", "ping", "-c1", "-W2", "-I", "swp1", link_local_address(lab, str(MACHINES_PER_MODEL), "ext-b"))
-        assert " 0% packet loss" in ping.stdout, ping.stdout
+        assert_cable_pings(lab)
     finally:
         lab.run("destroy", timeout=300)
     assert lab_leftovers(LINKED) == []

@@ -12,9 +12,9 @@ directory, /var/lib/juju/agents/unit-<app>-<n>/charm, file modes kept, as Juju d
 
 The agent runs the charm's `dispatch` in the unit's charm directory (the unpacked .charm) with
 Juju's environment for the event, and Juju's hook tools (hooktools.py, one program under every
-tool name) first on PATH. The charm runs exactly as under Juju: its own vendored ops and
-dependencies, ops' stored state and deferred events in the charm directory's `.unit-state.db`,
-collect-status, and every model read or write through a hook tool. The tools record the hook's
+tool name but juju-log, which is juju_log.py) first on PATH. The charm runs exactly as under
+Juju: its own vendored ops and dependencies, ops' stored state and deferred events in the
+charm directory's `.unit-state.db`, collect-status, and every model read or write through a hook tool. The tools record the hook's
 changes in the context file; the agent adds the hook's exit code and output, and the controller
 reads the file back (and deletes it: it holds secret content). The charm's log (juju-log) and
 the hook's output go to /var/log/juju/unit-<app>-<n>.log; what the hook added there is also
@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import hooktools
+import juju_log
 
 TOOLS_DIR = Path(__file__).resolve().parent / "tools"
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -76,7 +77,7 @@ def hook_environment(context: dict[str, Any], context_path: Path, inherited: dic
         JUJU_HOOK_NAME=hook,
         JUJU_DISPATCH_PATH=f"actions/{event['action']}" if event["kind"] == "action" else f"hooks/{hook}",
         JUJU_CONTEXT_ID=f"{context['unit']}-{hook or event['action']}-{uuid.uuid4().int % 10**19}",
-        **{hooktools.CONTEXT_ENV: str(context_path), hooktools.UNIT_LOG_ENV: context["log_file"]},
+        **{hooktools.CONTEXT_ENV: str(context_path), juju_log.UNIT_LOG_ENV: context["log_file"]},
     )
     if event["kind"].startswith("relation_"):
         relation = hooktools.relation_by_id(context, int(event["relation_id"]))
@@ -103,14 +104,16 @@ def hook_environment(context: dict[str, Any], context_path: Path, inherited: dic
 
 
 def install_tools() -> None:
-    """Every hook tool name as a link to hooktools.py (idempotent)."""
+    """Every hook tool name as a link to hooktools.py, juju-log to juju_log.py (idempotent)."""
     TOOLS_DIR.mkdir(exist_ok=True)
     program = Path(hooktools.__file__).resolve()
-    program.chmod(0o755)
-    for name in hooktools.TOOL_NAMES:
+    links = dict.fromkeys(hooktools.TOOL_NAMES, program) | {"juju-log": program.with_name("juju_log.py")}
+    for name, target in links.items():
+        target.chmod(0o755)
         link = TOOLS_DIR / name
-        if not link.is_symlink():
-            link.symlink_to(program)
+        if not link.is_symlink() or link.readlink() != target:
+            link.unlink(missing_ok=True)
+            link.symlink_to(target)
 
 
 def log_lines(log_file: str, lines: list[str]) -> None:

@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 CONTEXT_ENV = "LAB_HOOK_CONTEXT"
-UNIT_LOG_ENV = "LAB_UNIT_LOG"
 SETTABLE_STATUSES = ("active", "blocked", "maintenance", "waiting")
 
 
@@ -694,25 +693,6 @@ def secret_remove(context: dict[str, Any], argv: list[str]) -> str:
 # --- logging and unsupported tools ------------------------------------------------------
 
 
-def juju_log(argv: list[str]) -> str:
-    p = parser("juju-log")
-    p.add_argument("-l", "--log-level", default="INFO")
-    p.add_argument("--debug", action="store_true")
-    p.add_argument("message", nargs="+")
-    args = p.parse_args(argv)
-    level = "DEBUG" if args.debug else args.log_level.upper()
-    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S")
-    source = f"unit.{os.environ.get('JUJU_UNIT_NAME', '?')}.juju-log"
-    if relation := os.environ.get("JUJU_RELATION_ID"):
-        source += f" {relation}"
-    log_file = os.environ.get(UNIT_LOG_ENV)
-    if not log_file:
-        raise ToolError("not running in a hook context (no LAB_UNIT_LOG)")
-    with open(log_file, "a") as log:
-        log.write(f"{stamp} {level} {source}: {' '.join(args.message)}\n")
-    return ""
-
-
 Tool = Callable[[dict[str, Any], list[str]], str]
 # name -> (implementation, whether it changes the context)
 TOOLS: dict[str, tuple[Tool, bool]] = {
@@ -751,12 +731,10 @@ UNSUPPORTED = (
     "state-get", "state-set", "state-delete", "leader-get", "leader-set", "add-metric", "pod-spec-set",
     "k8s-raw-set", "k8s-spec-set", "payload-register", "payload-unregister", "payload-status-set",
 )
-TOOL_NAMES = ("juju-log", *TOOLS, *UNSUPPORTED)
+TOOL_NAMES = (*TOOLS, *UNSUPPORTED)  # juju-log is juju_log.py, alone for speed
 
 
 def run_tool(name: str, argv: list[str]) -> str:
-    if name == "juju-log":
-        return juju_log(argv)
     if name in UNSUPPORTED:
         raise ToolError(f"{name} is not supported in the lab")
     tool, writes = TOOLS[name]

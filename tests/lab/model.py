@@ -32,6 +32,7 @@ from tests.lab import action_params, charm_archive, machines, network, paths
 JUJU_VERSION = "3.6.0"
 AGENT_PYTHON = "/usr/bin/python3"  # the machine's own: the charms bring their dependencies
 AGENT_DIR = "/var/lib/juju/lab"
+AGENT_PROGRAMS = ("agent.py", "hooktools.py", "juju_log.py")  # the agent and its hook tools
 HOOK_TIMEOUT_S = 900
 # Spaces the lab offers to bundle `bindings:`, and the machine network each one is.
 SPACES = {"alpha": "lab0", "underlay": "lab1"}
@@ -502,7 +503,7 @@ class Model:
         """Install the agent and its hook tools on the unit's machine, and unpack the
         application's .charm into the unit's charm directory, as the Juju agent does."""
         machine = self.machine_of(unit)
-        for program in ("agent.py", "hooktools.py"):
+        for program in AGENT_PROGRAMS:
             machine.write_file(f"{AGENT_DIR}/{program}", (Path(__file__).parent / program).read_text(), mode=0o755)
         charm = Path(self.apps[self.app_of(unit)]["charm_dir"])
         archive = f"{AGENT_DIR}/charms/{unit.replace('/', '-')}.charm"

@@ -43,3 +43,7 @@ def test_port_mapping_replaces_ours_and_keeps_others():
     assert merge_port_mapping("a=x,vold-bgp=vold-bgp", {"vnew-bgp": "vnew-bgp"}, {"vold-bgp": "vold-bgp"}) == (
         "a=x,vnew-bgp=vnew-bgp"
     )
+
+
+def test_port_mapping_keeps_the_order_of_what_is_already_there():
+    assert merge_port_mapping("v1-bgp=v1-bgp,a=x", {"v1-bgp": "v1-bgp"}, {"v1-bgp": "v1-bgp"}) == "v1-bgp=v1-bgp,a=x"

@@ -117,6 +117,13 @@ def test_merge_bridge_mappings_keeps_others_replaces_and_drops_ours():
     assert merged == "theirs:br-theirs,mine:br-b"
 
 
+def test_merge_bridge_mappings_keeps_the_order_so_two_writers_agree():
+    # ovn-chassis' mapping first, ovn-bgp's after: each writer leaves the list as it is.
+    current = "physnet1:br-ex,bgp-eth2:br-eth2"
+    assert chassis.merge_bridge_mappings(current, {"physnet1": "br-ex"}, {"physnet1": "br-ex"}) == current
+    assert chassis.merge_bridge_mappings(current, {"bgp-eth2": "br-eth2"}, {"bgp-eth2": "br-eth2"}) == current
+
+
 def test_merge_cms_options_sets_gateway_and_serial_and_keeps_the_rest():
     current = "foo=bar,enable-chassis-as-gw,card-serial-number=OLD"
     assert chassis.merge_cms_options(current, gateway=False, card_serial=None) == "foo=bar"

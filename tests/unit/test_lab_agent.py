@@ -7,7 +7,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 import sysconfig
@@ -17,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.lab.model import AGENT_PROGRAMS
 
 LAB = Path(__file__).resolve().parents[1] / "lab"
 CHARM = '''
@@ -88,14 +89,13 @@ def charm_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def agent(tmp_path: Path) -> Path:
-    """agent.py and hooktools.py copied as the lab installs them (their tools/ dir next to them)."""
+    """The agent and its hook tools copied as the lab installs them (their tools/ dir next to them)."""
     directory = tmp_path / "agent"
     directory.mkdir()
-    for program in ("agent.py", "hooktools.py"):
-        shutil.copy(LAB / program, directory / program)
-    # The tools run as `#!/usr/bin/python3` on a lab machine; here, as this interpreter.
-    hooktools = directory / "hooktools.py"
-    hooktools.write_text(hooktools.read_text().replace("#!/usr/bin/python3", f"#!{sys.executable}", 1))
+    for program in AGENT_PROGRAMS:
+        # The tools run as `#!/usr/bin/python3` on a lab machine; here, as this interpreter.
+        text = (LAB / program).read_text()
+        (directory / program).write_text(text.replace("#!/usr/bin/python3", f"#!{sys.executable}", 1))
     return directory
 
 
@@ -271,8 +271,8 @@ def test_unpack_keeps_the_modes_juju_keeps(tmp_path: Path, agent: Path, charm_di
 
 @pytest.fixture
 def agent_module(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """agent.py as the machine runs it: a script whose sibling hooktools.py is importable."""
-    for name in ("hooktools", "agent"):
+    """agent.py as the machine runs it: a script whose siblings (the hook tools) are importable."""
+    for name in ("juju_log", "hooktools", "agent"):
         spec = importlib.util.spec_from_file_location(name, LAB / f"{name}.py")
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)

@@ -177,6 +177,7 @@ class OVNChassisCharm(ops.CharmBase):
         upgrade.report_installed(self.unit, self.model.relations[OVSDB])
         services.start(f"{chassis.OVS_UNIT}.service")
         endpoints = self._endpoints(options)
+        inputs_before = chassis.controller_inputs(self.files)
         if endpoints is None or not certificate_files.install_assigned(
             self.files, self.certificates, self._certificate_requests()
         ):
@@ -199,12 +200,15 @@ class OVNChassisCharm(ops.CharmBase):
         )
         chassis.pin_system_id(settings.system_id)
         with chassis.open_vswitch() as ovs:
-            chassis.apply_settings(ovs, settings, self.files)
+            changed = chassis.apply_settings(ovs, settings, self.files)
         # Only its stop changes: a running ovn-controller is left running.
         services.write_drop_in(f"{chassis.CONTROLLER_UNIT}.service", chassis.controller_drop_in())
-        services.start(f"{chassis.CONTROLLER_UNIT}.service")
+        changed |= services.start(f"{chassis.CONTROLLER_UNIT}.service")
         clients.install_wrappers(endpoints.nb, endpoints.sb, self.files)
-        chassis.wait_until_registered(functools.partial(self._registered, endpoints.sb))
+        if changed or chassis.controller_inputs(self.files) != inputs_before:
+            # ovn-controller acts on it a moment later: wait, so that the status is the true one.
+            # A hook that changed nothing does not wait: collect-status looks once.
+            chassis.wait_until_registered(functools.partial(self._registered, endpoints.sb))
 
     @functools.cached_property
     def _pending_upgrade(self) -> dict[str, str]:

@@ -1,6 +1,7 @@
-"""Registration: the hook that configures the chassis waits, bounded, for ovn-controller to
-register it, so that its status is final without a later update-status; one Southbound
-connection per hook, closed at its end."""
+"""Registration: a hook that changes the chassis (settings, certificates, a start) waits,
+bounded, for ovn-controller to register it, so that its status is final without a later
+update-status; a hook that changes nothing only looks; one Southbound connection per hook,
+closed at its end."""
 
 from __future__ import annotations
 
@@ -60,3 +61,15 @@ class TestCharmRegistration:
         assert len(self.machine.registration_queries) == 2  # the reconcile's wait and the status
         assert self.machine.southbound_connections == 1
         assert self.machine.southbound_closed == 1
+
+    def test_given_an_unregistered_chassis_when_a_hook_changes_nothing_then_it_does_not_wait_again(self):
+        self.machine.registered = False
+        self.ctx.run(self.ctx.on.config_changed(), self.state)
+
+        out = self.ctx.run(self.ctx.on.update_status(), self.state)
+
+        # The first hook configured it and waited; the second only looks (collect-status).
+        assert self.machine.registration_waits == 1
+        assert out.unit_status == testing.WaitingStatus(
+            "waiting for the chassis to appear in the Southbound database"
+        )
