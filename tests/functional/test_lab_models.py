@@ -42,7 +42,8 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module", autouse=True)
 def cleanup() -> Iterator[None]:
     yield
-    concurrently(*(("destroy", model) for model in (FIRST, SECOND, THIRD)))
+    results = concurrently(*(("destroy", model) for model in (FIRST, SECOND, THIRD)))
+    assert [r.returncode for r in results] == [0, 0, 0], [r.stderr for r in results]
     for model in (FIRST, SECOND, THIRD):
         assert lab_leftovers(model) == [], f"destroy left {model}'s resources behind"
 

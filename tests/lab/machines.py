@@ -780,7 +780,8 @@ def _remove_cgroup(directory: Path) -> None:
             stop=stop_after_delay(KILL_TIMEOUT), wait=wait_fixed(POLL_INTERVAL), reraise=True
         ):
             with attempt:
-                assert not _cgroup_populated(directory), f"{directory} still has processes"
+                if _cgroup_populated(directory):
+                    raise MachineError(f"{directory} still has processes")
     for path in sorted(
         (p for p in directory.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True
     ):

@@ -17,6 +17,7 @@ import json
 import random
 import re
 import shutil
+import subprocess
 import uuid
 from collections.abc import Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -1082,14 +1083,12 @@ class Model:
         own_host = re.compile(rf"juju-{re.escape(self.name)}-\d+")
         hosts = {machine["host"] for machine in self.data["machines"].values()}
         hosts |= {machine.name for machine in machines.list_machines() if own_host.fullmatch(machine.name)}
-        for host in sorted(hosts):
-            try:
-                machine = machines.load_machine(host)
-            except machines.MachineError:
-                pass  # already gone
-            else:
-                machines.destroy_machine(machine)
-            release_index(host)
+        # One machine that resists (processes slow to die under load) must not leave the
+        # others running: every machine is tried, a failed one once more after the rest.
+        failed = [host for host in sorted(hosts) if _destroy_error(host)]
+        still_there = [f"{host}: {error}" for host in failed if (error := _destroy_error(host))]
+        if still_there:
+            raise LabError(f"model {self.name!r}: machines not destroyed: {'; '.join(still_there)}")
         self.data = None  # type: ignore[assignment]
         shutil.rmtree(model_dir(self.name), ignore_errors=True)
 
@@ -1513,6 +1512,21 @@ def allocate_index(host: str) -> int:
             indexes[host] = next(i for i in range(200) if i not in used)
             path.write_text(json.dumps(indexes))
         return indexes[host]
+
+
+def _destroy_error(host: str) -> str | None:
+    """Destroy the lab machine `host` if it exists; what went wrong, or None."""
+    try:
+        machine = machines.load_machine(host)
+    except machines.MachineError:
+        pass  # already gone
+    else:
+        try:
+            machines.destroy_machine(machine)
+        except (machines.MachineError, OSError, subprocess.CalledProcessError) as error:
+            return str(error)
+    release_index(host)
+    return None
 
 
 def release_index(host: str) -> None:
