@@ -17,8 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from ops import testing
 
-from charmed_ovn import paths, schema, services
+from charmed_ovn import paths, schema, services, vlog
 from charmed_ovn.databases import Database
 
 
@@ -97,6 +98,32 @@ def load_charm_module(name: str, charm_py: Path) -> types.ModuleType:
     return sys.modules[name]
 
 
+# --- actions --------------------------------------------------------------------------------------
+
+# The defaults charmcraft.yaml gives actions' parameters, which Juju fills in (ops.testing does not):
+# action -> parameter -> value. The charms' set-log-level actions have the same.
+ACTION_DEFAULTS: dict[str, dict[str, str]] = {"set-log-level": {"module": "ANY", "destination": "file"}}
+
+
+def run_action(ctx: testing.Context, name: str, state: testing.State, **params: object) -> testing.State:
+    """`state` after the action `name` ran with `params` over its defaults (`ACTION_DEFAULTS`)."""
+    return ctx.run(ctx.on.action(name, params=ACTION_DEFAULTS.get(name, {}) | params), state)
+
+
+def action_failure(ctx: testing.Context, name: str, state: testing.State, **params: object) -> str:
+    """The message the action `name` fails with, run as `run_action` runs it; the test fails if
+    the action succeeds."""
+    with pytest.raises(testing.ActionFailed) as failure:
+        run_action(ctx, name, state, **params)
+    return failure.value.message
+
+
+def action_results(ctx: testing.Context) -> dict:
+    """The results of the action `ctx` ran last; the test fails if it set none."""
+    assert ctx.action_results is not None, "the action set no results"
+    return ctx.action_results
+
+
 # The schema versions each OVN release's packages expect (their ovn-nb/ovn-sb.ovsschema): the
 # lab's older OVN (bookworm's) and the distribution's.
 OVN_SCHEMAS = {"23.03": {"nb": "7.0.0", "sb": "20.27.0"}, "25.03": {"nb": "7.11.0", "sb": "21.2.0"}}
@@ -157,6 +184,7 @@ class FakeServices:
             "start",
             "restart",
             "stop_and_disable",
+            "read_drop_in",
             "write_drop_in",
             "remove_drop_in",
             "upgrades_pending",
@@ -169,6 +197,10 @@ class FakeServices:
     def actions(self, action: str) -> list[str]:
         """The subjects of every `action` done so far, in order."""
         return [subject for done, subject in self.log if done == action]
+
+    def started_or_restarted(self) -> list[str]:
+        """The units started, restarted, or unmasked and started so far, in order."""
+        return [subject for done, subject in self.log if done in ("start", "restart", "unmask-and-start")]
 
     def configure_source(self, source: str, files: paths.CharmFiles) -> bool:
         self.sources.append(source)
@@ -237,6 +269,9 @@ class FakeServices:
         self.disabled.add(systemd_name(unit))
         self.log.append(("stop-and-disable", systemd_name(unit)))
 
+    def read_drop_in(self, unit: str) -> str | None:
+        return self.drop_ins.get(systemd_name(unit))
+
     def write_drop_in(self, unit: str, content: str) -> bool:
         changed = self.drop_ins.get(systemd_name(unit)) != content
         self.drop_ins[systemd_name(unit)] = content
@@ -247,3 +282,52 @@ class FakeServices:
     def remove_drop_in(self, unit: str) -> None:
         self.drop_ins.pop(systemd_name(unit), None)
         self.log.append(("remove-drop-in", systemd_name(unit)))
+
+
+# Each module's levels (destination -> LEVEL) when a daemon starts.
+VLOG_DEFAULT = {"console": "OFF", "syslog": "ERR", "file": "INFO"}
+
+
+class FakeLogLevels(FakeServices):
+    """A `FakeServices` machine whose daemons also answer `charmed_ovn.vlog`'s `vlog/list` and
+    `vlog/set`: each daemon answers on its control socket while its systemd unit (`units`:
+    daemon -> unit) runs, and has the log modules `modules` names (daemon -> modules), each at
+    `VLOG_DEFAULT` to begin with."""
+
+    def __init__(self, units: dict[str, str], modules: dict[str, list[str]]) -> None:
+        super().__init__()
+        self.vlog_units = dict(units)
+        # each daemon's `vlog/list`: module -> destination -> LEVEL
+        self.vlog_levels = {
+            daemon: {module: dict(VLOG_DEFAULT) for module in names} for daemon, names in modules.items()
+        }
+        self.vlog_error = ""  # the daemons' complaint (stderr) when they refuse a vlog/set
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Replace `charmed_ovn.services`' adapters and `charmed_ovn.vlog`'s with this fake's."""
+        super().install(monkeypatch)
+        monkeypatch.setattr(vlog, "list_levels", self.list_levels)
+        monkeypatch.setattr(vlog, "apply_level", self.apply_level)
+
+    def list_levels(self, daemon: vlog.Daemon) -> dict[str, dict[str, str]] | None:
+        """The daemon's `vlog/list`, while its unit runs; None (no answer) otherwise."""
+        if not self.is_active(self.vlog_units[daemon.name]):
+            return None
+        return {module: dict(levels) for module, levels in self.vlog_levels[daemon.name].items()}
+
+    def apply_level(self, daemon: vlog.Daemon, argument: str) -> None:
+        """`vlog/set ARGUMENT`: the levels change and the argument is recorded as ("vlog-set",
+        "DAEMON ARGUMENT"); a refusal (`vlog_error`, or a module the daemon lacks) raises what the
+        adapter raises."""
+        assert self.is_active(self.vlog_units[daemon.name]), f"vlog/set on {daemon.name}, which does not run"
+        module, destination, level = argument.split(":")
+        levels = self.vlog_levels[daemon.name]
+        error = self.vlog_error
+        if not error and module != vlog.ANY_MODULE and module not in levels:
+            error = f"no module named {module}"
+        if error:
+            raise vlog.LogLevelError(f"{daemon.name} refused vlog/set {argument}: {error.strip()}")
+        for name in levels if module == vlog.ANY_MODULE else [module]:
+            for where in levels[name] if destination == "ANY" else [destination]:
+                levels[name][where] = level.upper()
+        self.log.append(("vlog-set", f"{daemon.name} {argument}"))

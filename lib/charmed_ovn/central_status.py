@@ -8,10 +8,12 @@ from datetime import UTC, datetime
 
 import ops
 
-from charmed_ovn import daemons, membership, paths, pki, services, upgrade
+from charmed_ovn import daemons, maintenance, membership, paths, pki, services, upgrade
 from charmed_ovn.authority import ca_warnings
 from charmed_ovn.interfaces import central_cluster
 from charmed_ovn.interfaces.central_cluster import CentralCluster
+
+PAUSED = "paused: ovn-northd and both database servers are stopped; the resume action starts them"
 
 
 def workload_status(
@@ -28,6 +30,8 @@ def workload_status(
         return ops.MaintenanceStatus(f"left the clusters, being removed; backup in {membership.retired_backup(files)}")
     if not services.is_installed("ovn-central"):
         return ops.MaintenanceStatus("installing ovn-central")
+    if maintenance.is_paused(files):
+        return ops.MaintenanceStatus(PAUSED)
     if cluster is None:
         return ops.WaitingStatus("waiting for the cluster peer relation")
     app = cluster.app

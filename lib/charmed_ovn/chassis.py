@@ -33,6 +33,8 @@ OVS_DB = "unix:/var/run/openvswitch/db.sock"
 INTEGRATION_BRIDGE = "br-int"
 # How long a hook waits for ovn-controller to connect and register the chassis it configured.
 REGISTRATION_TIMEOUT_S = 60
+MONITOR_ALL_KEY = "ovn-monitor-all"
+OPENFLOW_PROBE_KEY = "ovn-openflow-probe-interval"
 # external_ids keys the charm owns; removed again when the unit goes away.
 MANAGED_KEYS = (
     "system-id",
@@ -42,6 +44,8 @@ MANAGED_KEYS = (
     "ovn-encap-ip",
     "ovn-bridge-datapath-type",
     "ovn-ofctrl-wait-before-clear",
+    MONITOR_ALL_KEY,
+    OPENFLOW_PROBE_KEY,
 )
 # How long (ms) a starting ovn-controller keeps the flows it finds in OVS before replacing them
 # with the ones it computed. ovn-controller(8) recommends twice the `stopwatch/show
@@ -73,6 +77,8 @@ class ChassisSettings:
     gateway: bool = False
     card_serial: str | None = None
     bridge_mappings: dict[str, str] = field(default_factory=dict)
+    monitor_all: bool = False
+    openflow_probe_interval_s: int = 0  # 0: not set, OVN's default
 
 
 def datapath_type(kernel_has_openvswitch: bool) -> str:
@@ -90,6 +96,8 @@ def external_ids(settings: ChassisSettings) -> dict[str, str]:
         "ovn-encap-ip": settings.encap_ip,
         "ovn-bridge-datapath-type": settings.datapath_type,
         "ovn-ofctrl-wait-before-clear": str(OFCTRL_WAIT_BEFORE_CLEAR_MS),
+        MONITOR_ALL_KEY: str(settings.monitor_all).lower(),
+        OPENFLOW_PROBE_KEY: str(settings.openflow_probe_interval_s or ""),
     }
 
 
@@ -103,6 +111,8 @@ MANAGED_MAPPINGS_KEY = "charmed-ovn-bridge-mappings"
 BRIDGE_TAG = "charmed-ovn-managed"
 GATEWAY_OPTION = "enable-chassis-as-gw"
 CARD_SERIAL_OPTION = "card-serial-number"
+MIN_OPENFLOW_PROBE_INTERVAL_S = 5
+MAX_OPENFLOW_PROBE_INTERVAL_S = 3600
 _BRIDGE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
 
 
@@ -134,6 +144,17 @@ def parse_encap_ip(value: str) -> str:
         return str(ipaddress.ip_network(value, strict=False))
     except ValueError:
         raise ValueError(f"encap-ip: {value!r} is neither an IP address nor a network (CIDR)") from None
+
+
+def parse_openflow_probe_interval(seconds: int) -> int:
+    """ovn-openflow-probe-interval: 0 leaves OVN's default; ovn-controller raises any other value
+    below 5 s to 5 s, which the charm refuses instead of changing it behind the operator's back."""
+    if seconds != 0 and not MIN_OPENFLOW_PROBE_INTERVAL_S <= seconds <= MAX_OPENFLOW_PROBE_INTERVAL_S:
+        raise ValueError(
+            f"ovn-openflow-probe-interval: 0 (OVN's default) or {MIN_OPENFLOW_PROBE_INTERVAL_S} to "
+            f"{MAX_OPENFLOW_PROBE_INTERVAL_S} seconds, got {seconds}"
+        )
+    return seconds
 
 
 def address_in(network: str, addresses: list[str]) -> str | None:
@@ -214,6 +235,13 @@ def local_addresses() -> list[str]:
     """Every address configured on this machine's interfaces."""
     with IPRoute() as ipr:
         return [message.get_attr("IFA_ADDRESS") for message in ipr.get_addr()]
+
+
+def controller_has_openflow_probe() -> bool:
+    """Whether the installed ovn-controller reads ovn-openflow-probe-interval: OVN 23.06 stopped
+    probing its OpenFlow connection (a unix socket) and dropped the key. Asked of the binary,
+    not guessed from the version."""
+    return OPENFLOW_PROBE_KEY.encode() in paths.OVN_CONTROLLER.read_bytes()
 
 
 def kernel_has_openvswitch() -> bool:

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import ops
 
-from charmed_ovn import raft, services
+from charmed_ovn import daemons, raft, services
 
 
 class ConfigError(ValueError):
@@ -41,6 +41,7 @@ class CentralConfig:
     ovn_source: str
     election_timer_ms: int
     renew_before: timedelta
+    northd_threads: int
 
     @classmethod
     def parse(cls, options: Mapping[str, object]) -> CentralConfig:
@@ -55,4 +56,9 @@ class CentralConfig:
         renewal_days = int(str(options["certificate-renewal-days"]))
         if not 1 <= renewal_days <= 365:
             raise ConfigError(f"certificate-renewal-days must be between 1 and 365, got {renewal_days}")
-        return cls(source, timer * 1000, timedelta(days=renewal_days))
+        threads = int(str(options["northd-threads"]))
+        if not daemons.MIN_NORTHD_THREADS <= threads <= daemons.MAX_NORTHD_THREADS:
+            raise ConfigError(
+                f"northd-threads must be between {daemons.MIN_NORTHD_THREADS} and {daemons.MAX_NORTHD_THREADS}, got {threads}"
+            )
+        return cls(source, timer * 1000, timedelta(days=renewal_days), threads)

@@ -5,6 +5,7 @@ conversion behind the operator's back, ovn-northd connected to every member."""
 from __future__ import annotations
 
 import logging
+import re
 
 from charmed_ovn import commands, paths, pki, raft, services, waiting
 from charmed_ovn.databases import NB, SB, Database
@@ -16,12 +17,19 @@ NORTHD_UNIT = "ovn-northd"
 CENTRAL_UNIT = "ovn-central"
 # Every unit the ovn-central package would start with default (standalone) settings.
 PACKAGE_UNITS = ["ovn-central", "ovn-ovsdb-server-nb", "ovn-ovsdb-server-sb", "ovn-northd"]
+# What `pause` stops, in order (northd first: the databases it works on outlive it); `resume`
+# starts them in the reverse order. The umbrella unit only `Wants` them: it stays as it is.
+PAUSE_ORDER = ["ovn-northd", "ovn-ovsdb-server-sb", "ovn-ovsdb-server-nb"]
 # How long ovn-northd may take to answer once started (it connects to both databases first).
 NORTHD_START_TIMEOUT_S = 30
 
 # The package's ExecStop omits --ovn-manage-ovsdb=no, so stopping (or restarting) ovn-northd would
 # also stop both database servers.
 NORTHD_STOP_ARGV = [str(paths.OVN_CTL), "stop_northd", "--ovn-manage-ovsdb=no", "--no-monitor"]
+# ovn-northd's parallel build: 1 is OVN's default (no parallelism), 256 its largest thread count.
+MIN_NORTHD_THREADS = 1
+MAX_NORTHD_THREADS = 256
+_NORTHD_THREADS_ARG = re.compile(r" --ovn-northd-n-threads=\d+")
 
 
 def server_argv(db: Database, address: str, listen_addresses: list[str], files: paths.CharmFiles) -> list[str]:
@@ -46,8 +54,10 @@ def server_argv(db: Database, address: str, listen_addresses: list[str], files: 
     ]
 
 
-def northd_argv(member_addresses: list[str], files: paths.CharmFiles) -> list[str]:
-    """The ovn-northd command line: it talks to every central member over TLS."""
+def northd_argv(member_addresses: list[str], files: paths.CharmFiles, threads: int = MIN_NORTHD_THREADS) -> list[str]:
+    """The ovn-northd command line: it talks to every central member over TLS, and builds with
+    `threads` threads (the default of 1 is left out, as ovn-ctl does)."""
+    threads_arg = [f"--ovn-northd-n-threads={threads}"] if threads != MIN_NORTHD_THREADS else []
     return [
         str(paths.OVN_CTL),
         "start_northd",
@@ -58,7 +68,14 @@ def northd_argv(member_addresses: list[str], files: paths.CharmFiles) -> list[st
         f"--ovn-northd-ssl-key={files.private_key(pki.NORTHD_SERVICE)}",
         f"--ovn-northd-ssl-cert={files.certificate(pki.NORTHD_SERVICE)}",
         f"--ovn-northd-ssl-ca-cert={files.ca_cert}",
+        *threads_arg,
     ]
+
+
+def restart_needed(previous_drop_in: str | None, drop_in: str) -> bool:
+    """Whether a changed northd drop-in needs a restart: not when only the thread count
+    changed, which `parallel-build/set-n-threads` applies to the running daemon."""
+    return previous_drop_in is None or _NORTHD_THREADS_ARG.sub("", previous_drop_in) != _NORTHD_THREADS_ARG.sub("", drop_in)
 
 
 def parse_northd_status(output: str) -> str | None:
@@ -93,28 +110,36 @@ def run_server(db: Database, address: str, listen_addresses: list[str], files: p
     run_unit(f"{db.unit}.service", services.write_drop_in(f"{db.unit}.service", drop_in))
 
 
-def run_northd(member_addresses: list[str], files: paths.CharmFiles) -> None:
-    """Install ovn-northd's drop-in and run it; let the package's umbrella unit start everything
-    at boot from now on."""
-    drop_in = services.render_exec_drop_in(northd_argv(member_addresses, files), NORTHD_STOP_ARGV)
-    run_unit(f"{NORTHD_UNIT}.service", services.write_drop_in(f"{NORTHD_UNIT}.service", drop_in))
+def run_northd(member_addresses: list[str], threads: int, files: paths.CharmFiles) -> None:
+    """Install ovn-northd's drop-in and run it (a new thread count is applied live, without a
+    restart); let the package's umbrella unit start everything at boot from now on. Returns once
+    ovn-northd answers (or after its start deadline), as no later event would report it."""
+    unit = f"{NORTHD_UNIT}.service"
+    drop_in = services.render_exec_drop_in(northd_argv(member_addresses, files, threads), NORTHD_STOP_ARGV)
+    previous = services.read_drop_in(unit)
+    run_unit(unit, services.write_drop_in(unit, drop_in) and restart_needed(previous, drop_in))
     if services.is_masked(f"{CENTRAL_UNIT}.service"):
         services.unmask_and_start([f"{CENTRAL_UNIT}.service"])
+    if wait_for_northd() is not None and northd_threads() not in (None, threads):
+        set_northd_threads(threads)
 
 
 class RejoinError(RuntimeError):
     """A restarted database server is not back in its raft cluster in time."""
 
 
-def restart_after_upgrade() -> None:
-    """Run the upgraded binaries: each database server in turn, back in its cluster before the
-    next goes down (raft keeps its majority), then ovn-northd."""
+def restart_in_order() -> list[str]:
+    """Restart the daemons (to run upgraded binaries, or for the restart-services action): each
+    database server in turn, back in its cluster before the next goes down (raft keeps its
+    majority), then ovn-northd. Returns the units restarted; RejoinError when a server is not
+    back in its cluster in time."""
     for db in (NB, SB):
         services.restart(f"{db.unit}.service")
         if raft.wait_for_membership(db) is None:
-            raise RejoinError(f"{db.name} did not rejoin its cluster after the upgrade's restart")
+            raise RejoinError(f"{db.name} did not rejoin its cluster after the restart")
     services.restart(f"{NORTHD_UNIT}.service")
     wait_for_northd()
+    return [NB.unit, SB.unit, NORTHD_UNIT]
 
 
 def remove_drop_ins() -> None:
@@ -127,6 +152,18 @@ def northd_state() -> str | None:
     """`active`, `standby` or `paused`; None when ovn-northd does not answer."""
     output = commands.query(["ovn-appctl", "-t", NORTHD_UNIT, "status"], timeout=10)
     return None if output is None else parse_northd_status(output)
+
+
+def northd_threads() -> int | None:
+    """The running ovn-northd's thread count; None when it does not answer."""
+    output = commands.query(["ovn-appctl", "-t", NORTHD_UNIT, "parallel-build/get-n-threads"], timeout=10)
+    return None if output is None else int(output.strip())
+
+
+def set_northd_threads(threads: int) -> None:
+    """Change the running ovn-northd's thread count (no restart)."""
+    logger.info("ovn-northd: %d threads", threads)
+    commands.run(["ovn-appctl", "-t", NORTHD_UNIT, "parallel-build/set-n-threads", str(threads)], timeout=10)
 
 
 def wait_for_northd(timeout: float = NORTHD_START_TIMEOUT_S) -> str | None:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from charmed_ovn import backup, clients, daemons, paths, raft, securitylog, services
+from charmed_ovn import backup, clients, daemons, maintenance, paths, raft, securitylog, services
 from charmed_ovn.databases import DATABASES, Database
 from charmed_ovn.files import write_file
 from charmed_ovn.interfaces import central_cluster
@@ -156,9 +156,12 @@ def retire(files: paths.CharmFiles, unit_name: str) -> None:
     databases, so that nothing is lost and nothing rejoins."""
     if is_retired(files):
         return
+    was_paused = maintenance.is_paused(files)
+    if was_paused:  # a paused unit's servers start again, to leave their clusters
+        maintenance.resume(files, daemons.PAUSE_ORDER)
     last_unit = False
     for db in DATABASES:
-        status = raft.cluster_status(db)
+        status = raft.wait_for_membership(db) if was_paused else raft.cluster_status(db)
         if status is None or not status.is_member:
             continue  # nothing to leave: not running, or not a member
         if len(status.servers) < 2:

@@ -9,6 +9,7 @@ OVN_DB_DIR = Path("/var/lib/ovn")
 OVN_LOG_DIR = Path("/var/log/ovn")
 OVN_SCHEMA_DIR = Path("/usr/share/ovn")
 OVN_CTL = Path("/usr/share/ovn/scripts/ovn-ctl")
+OVN_CONTROLLER = Path("/usr/bin/ovn-controller")
 SYSTEMD_DIR = Path("/etc/systemd/system")
 APT_SOURCES_DIR = Path("/etc/apt/sources.list.d")
 APT_PREFERENCES_DIR = Path("/etc/apt/preferences.d")
@@ -45,6 +46,11 @@ class CharmFiles:
     def client_env(self) -> Path:
         """Endpoints and client certificate for the client tool wrappers."""
         return self.root / "client.env"
+
+    @property
+    def paused(self) -> Path:
+        """Present while the `pause` action holds the unit's OVN services stopped."""
+        return self.root / "paused"
 
     @property
     def bgp_record(self) -> Path:

@@ -16,6 +16,12 @@ AUTHZ = "AUTHZ"
 SYS = "SYS"
 
 
+def configure(enabled: bool) -> None:
+    """Turn the security log on or off for this hook (the `security-log` option; MicroOVN's
+    `security-logging`)."""
+    logger.disabled = not enabled
+
+
 def format_event(category: str, event: str, **fields: str) -> str:
     """One security log line."""
     extras = " ".join(f"{key}={value}" for key, value in sorted(fields.items()))

@@ -232,6 +232,12 @@ def is_active(unit: str) -> bool:
     return systemd.service_running(unit)
 
 
+def read_drop_in(unit: str) -> str | None:
+    """The charm's drop-in for `unit` as installed; None when there is none."""
+    path = drop_in_path(unit)
+    return path.read_text() if path.exists() else None
+
+
 def write_drop_in(unit: str, content: str) -> bool:
     """Install the charm's drop-in for `unit`; return whether it changed (then daemon-reload)."""
     changed = write_file(drop_in_path(unit), content, mode=0o644)

@@ -176,7 +176,7 @@ def upgrade_packages(installed_ovn_version: str, pending: Mapping[str, str]) -> 
     ):
         return False
     services.upgrade(dict(pending))
-    daemons.restart_after_upgrade()
+    daemons.restart_in_order()
     return True
 
 

@@ -12,9 +12,10 @@ import subprocess
 from collections.abc import Callable
 
 import pytest
+import yaml
 from tenacity import retry, retry_if_result, stop_after_delay, wait_fixed
 
-from charmed_ovn import chassis, databases, raft
+from charmed_ovn import central_status, chassis, databases, raft, vlog
 from tests.functional.conftest import MEASURED, Lab, assert_vms_ping, first_echo
 from tests.lab import machines, paths, vms
 from tests.lab.model import open_model
@@ -367,6 +368,167 @@ def test_gateway_and_bridge_mappings_reach_ovs_and_the_southbound(lab: Lab):
     assert "br-provider" not in lab.exec("ovn-chassis/0", "ovs-vsctl", "list-br").stdout.split()
     assert "enable-chassis-as-gw" not in _external_id(lab, "ovn-chassis/0", "ovn-cms-options")
     lab.exec("ovn-chassis/0", "ovs-vsctl", "remove", "Open_vSwitch", ".", "external_ids", "ovn-bridge-mappings")
+
+
+def _controller_pid(lab: Lab, unit: str) -> str:
+    return lab.exec(unit, "cat", "/var/run/ovn/ovn-controller.pid").stdout.strip()
+
+
+def test_tuning_reaches_ovn_controller_without_a_restart(lab: Lab):
+    """ovn-monitor-all is read live; this OVN (25.03) no longer probes OpenFlow, so the interval
+    is left out and the status says so."""
+    pids = {unit: _controller_pid(lab, unit) for unit in CHASSIS_UNITS}
+    lab.run("config", "ovn-chassis", "ovn-monitor-all=true", "ovn-openflow-probe-interval=30")
+    lab.run("wait", "--timeout", "300", timeout=360)
+    with open_model(lab.model) as model:
+        messages = {u: model.units[u]["status"]["message"] for u in CHASSIS_UNITS}
+    for unit in CHASSIS_UNITS:
+        assert _external_id(lab, unit, chassis.MONITOR_ALL_KEY) == "true"
+        assert _external_id(lab, unit, chassis.OPENFLOW_PROBE_KEY) == ""
+        assert messages[unit].endswith("; ovn-openflow-probe-interval ignored: this ovn-controller has no OpenFlow probe")
+    assert {unit: _controller_pid(lab, unit) for unit in CHASSIS_UNITS} == pids
+    # ovn-controller acted on it: it reports the setting in its Southbound Chassis row
+    monitor_all = lab.exec("ovn-central/0", "ovn-sbctl", "--bare", "--columns=other_config", "find", "Chassis",
+                           f"name=juju-{lab.model}-0").stdout
+    assert "ovn-monitor-all=true" in monitor_all.split()
+    assert_vms_ping(lab, "vm1", "172.16.0.2")
+    lab.run("config", "ovn-chassis", "ovn-monitor-all=false", "ovn-openflow-probe-interval=0")
+    lab.run("wait", "--timeout", "300", timeout=360)
+    assert [_external_id(lab, unit, chassis.MONITOR_ALL_KEY) for unit in CHASSIS_UNITS] == ["false"] * 3
+
+
+def _statuses(lab: Lab, units: list[str] | tuple[str, ...]) -> dict[str, dict[str, str]]:
+    with open_model(lab.model) as model:
+        return {unit: dict(model.units[unit]["status"]) for unit in units}
+
+
+def _pids(lab: Lab, unit: str, *pidfiles: str) -> list[str]:
+    return [lab.exec(unit, "cat", f"/var/run/ovn/{pidfile}.pid").stdout.strip() for pidfile in pidfiles]
+
+
+CENTRAL_PIDFILES = ("ovnnb_db", "ovnsb_db", "ovn-northd")
+
+
+def _northd_threads(lab: Lab, unit: str) -> str:
+    return lab.exec(unit, "ovn-appctl", "-t", "ovn-northd", "parallel-build/get-n-threads").stdout.strip()
+
+
+def test_northd_threads_reach_every_northd_without_a_restart_and_a_bad_value_blocks(lab: Lab):
+    pids = {unit: _pids(lab, unit, "ovn-northd") for unit in CENTRALS}
+    lab.run("config", "ovn-central", "northd-threads=2")
+    lab.run("wait", "--timeout", "300", timeout=360)
+    assert {unit: _northd_threads(lab, unit) for unit in CENTRALS} == {unit: "2" for unit in CENTRALS}
+    assert {unit: _pids(lab, unit, "ovn-northd") for unit in CENTRALS} == pids
+    drop_in = lab.exec("ovn-central/0", "cat", "/etc/systemd/system/ovn-northd.service.d/10-charmed-ovn.conf").stdout
+    assert "--ovn-northd-n-threads=2" in drop_in  # what a later start of ovn-northd builds with
+    lab.run("config", "ovn-central", "northd-threads=0")
+    lab.run("wait", "--timeout", "20", check=False, timeout=120)  # blocked: it never settles
+    assert _statuses(lab, CENTRALS) == {
+        unit: {"name": "blocked", "message": "northd-threads must be between 1 and 256, got 0"} for unit in CENTRALS
+    }
+    assert {unit: _northd_threads(lab, unit) for unit in CENTRALS} == {unit: "2" for unit in CENTRALS}
+    lab.run("config", "ovn-central", "northd-threads=1")
+    lab.run("wait", "--timeout", "300", timeout=360)
+    assert {unit: _northd_threads(lab, unit) for unit in CENTRALS} == {unit: "1" for unit in CENTRALS}
+    assert {unit: _pids(lab, unit, "ovn-northd") for unit in CENTRALS} == pids
+
+
+def _vlog_level(lab: Lab, unit: str, target: str, module: str) -> str:
+    listing = lab.exec(unit, "ovn-appctl", "-t", target, "vlog/list").stdout
+    return " ".join(f"{d}={level}" for d, level in vlog.parse_vlog_list(listing)[module].items())
+
+
+@pytest.mark.parametrize(
+    ("unit", "daemon", "target", "module"),
+    [
+        ("ovn-central/1", "ovsdb-server-sb", str(databases.SB.control_socket), "raft"),
+        ("ovn-central/1", "ovn-northd", "ovn-northd", "northd"),
+        ("ovn-chassis/1", "ovn-controller", "ovn-controller", "binding"),
+    ],
+)
+def test_set_log_level_changes_the_daemons_level_and_refuses_an_unknown_module(
+    lab: Lab, unit: str, daemon: str, target: str, module: str
+):
+    before = _vlog_level(lab, unit, target, module)
+    run = yaml.safe_load(lab.run("run", unit, "set-log-level", f"daemon={daemon}", f"module={module}", "level=dbg").stdout)
+    assert run["results"] == {"daemon": daemon, "set": f"{module}:file:dbg", "levels": f"{module} {_vlog_level(lab, unit, target, module)}"}
+    assert "file=DBG" in _vlog_level(lab, unit, target, module)
+    refused = lab.run("run", unit, "set-log-level", f"daemon={daemon}", "module=no_such_module", "level=dbg", check=False)
+    assert refused.returncode == 1
+    assert yaml.safe_load(refused.stdout)["message"].startswith(f"{daemon} has no log module 'no_such_module' (its modules: ")
+    lab.run("run", unit, "set-log-level", f"daemon={daemon}", f"module={module}", "level=info")
+    assert _vlog_level(lab, unit, target, module) == before
+
+
+def _cluster_status(lab: Lab, unit: str, db: databases.Database) -> raft.ClusterStatus:
+    output = lab.exec(unit, "ovn-appctl", "-t", str(db.control_socket), "cluster/status", db.name).stdout
+    return raft.parse_cluster_status(output)
+
+
+def test_a_paused_central_stays_down_while_raft_serves_and_a_second_pause_is_refused(lab: Lab):
+    paused = yaml.safe_load(lab.run("run", "ovn-central/2", "pause").stdout)
+    assert paused["results"] == {"paused": "ovn-northd, ovn-ovsdb-server-sb, ovn-ovsdb-server-nb"}
+    try:
+        lab.run("rerun-hook", "ovn-central/2", "update-status")  # a hook leaves the services down
+        lab.run("wait", "--idle", "--timeout", "120", timeout=180)
+        for unit in ("ovn-northd", "ovn-ovsdb-server-nb", "ovn-ovsdb-server-sb"):
+            state = lab.exec("ovn-central/2", "systemctl", "is-enabled", unit, check=False).stdout.strip()
+            assert state == "masked", unit
+            assert lab.exec("ovn-central/2", "systemctl", "is-active", unit, check=False).stdout.strip() != "active"
+        assert _statuses(lab, ["ovn-central/2"])["ovn-central/2"] == {"name": "maintenance", "message": central_status.PAUSED}
+        for db in databases.DATABASES:
+            assert _cluster_status(lab, "ovn-central/0", db).has_leader
+        lab.exec("ovn-central/0", "ovn-nbctl", "--wait=sb", "ls-add", "while-paused")
+        refused = lab.run("run", "ovn-central/1", "pause", check=False)
+        assert refused.returncode == 1
+        assert yaml.safe_load(refused.stdout)["message"] == (
+            "OVN_Northbound: without this server 1 of 3 servers answer and a majority is 2; "
+            "OVN_Southbound: without this server 1 of 3 servers answer and a majority is 2: nothing was stopped"
+        )
+        assert lab.exec("ovn-central/1", "systemctl", "is-active", "ovn-northd").stdout.strip() == "active"
+        assert_vms_ping(lab, "vm1", "172.16.0.2")
+    finally:
+        resumed = yaml.safe_load(lab.run("run", "ovn-central/2", "resume").stdout)
+    assert resumed["results"] == {"resumed": "ovn-ovsdb-server-nb, ovn-ovsdb-server-sb, ovn-northd"}
+    lab.run("wait", "--timeout", "300", timeout=360)
+    for db in databases.DATABASES:
+        status = _cluster_status(lab, "ovn-central/2", db)
+        assert status.is_member and status.has_leader and len(status.servers) == 3
+    assert "while-paused" in lab.exec("ovn-central/2", "ovn-nbctl", "ls-list").stdout  # caught up
+    lab.exec("ovn-central/0", "ovn-nbctl", "ls-del", "while-paused")
+
+
+def test_restart_services_restarts_each_central_daemon_and_raft_keeps_its_members(lab: Lab):
+    before = _pids(lab, "ovn-central/1", *CENTRAL_PIDFILES)
+    run = yaml.safe_load(lab.run("run", "ovn-central/1", "restart-services", timeout=300).stdout)
+    assert run == {"unit": "ovn-central/1", "results": {"restarted": "ovn-ovsdb-server-nb, ovn-ovsdb-server-sb, ovn-northd"}, "status": "completed"}
+    after = _pids(lab, "ovn-central/1", *CENTRAL_PIDFILES)
+    assert all(old != new for old, new in zip(before, after, strict=True)), (before, after)
+    for db in databases.DATABASES:
+        status = _cluster_status(lab, "ovn-central/1", db)
+        assert status.is_member and status.has_leader and len(status.servers) == 3
+    lab.run("wait", "--timeout", "300", timeout=360)
+
+
+def test_a_paused_chassis_keeps_forwarding_and_restart_services_keeps_its_row(lab: Lab):
+    lab.run("run", "ovn-chassis/0", "pause")
+    try:
+        assert lab.exec("ovn-chassis/0", "systemctl", "is-enabled", "ovn-controller", check=False).stdout.strip() == "masked"
+        assert lab.exec("ovn-chassis/0", "pgrep", "-x", "ovn-controller", check=False).returncode == 1
+        assert_vms_ping(lab, "vm1", "172.16.0.2")  # the flows it installed keep forwarding
+        assert f"juju-{lab.model}-0" in lab.exec("ovn-central/0", "ovn-sbctl", "--bare", "--columns=name", "list", "Chassis").stdout
+        refused = lab.run("run", "ovn-chassis/0", "restart-services", check=False)
+        assert refused.returncode == 1
+        assert yaml.safe_load(refused.stdout)["message"] == "the unit is paused: run the resume action first"
+    finally:
+        lab.run("run", "ovn-chassis/0", "resume")
+    lab.run("wait", "--timeout", "300", timeout=360)
+    row = _chassis_row(lab)
+    pid = _controller_pid(lab, "ovn-chassis/0")
+    lab.run("run", "ovn-chassis/0", "restart-services", timeout=300)
+    assert _controller_pid(lab, "ovn-chassis/0") != pid
+    assert _chassis_row(lab) == row
+    assert_vms_ping(lab, "vm1", "172.16.0.2")
 
 
 @pytest.mark.parametrize(

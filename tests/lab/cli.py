@@ -168,12 +168,15 @@ def cmd_model_config(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    if not settle([args.model], args.timeout):
-        print("warning: the model has not settled; running the action anyway", file=sys.stderr)
+    # Juju's agents keep running hooks; `juju run` waits for none of them, nor for active units
+    # (a paused unit is in maintenance). The hooks queued before the action run first, and those
+    # the action caused run before the command returns, so that what it printed is settled.
+    if not settle([args.model], args.timeout, active=False):
+        print("warning: hooks are still queued; running the action anyway", file=sys.stderr)
     with open_model(args.model) as model:
         unit = model.resolve_unit(args.unit)
         result = model.run_action(unit, args.action, parse_assignments(args.params))
-    settle([args.model], args.timeout)
+    settle([args.model], args.timeout, active=False)
     output: dict[str, Any] = {"unit": unit, "results": result.get("action_results") or {}}
     if result.get("action_logs"):
         output["log"] = result["action_logs"]

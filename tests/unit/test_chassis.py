@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 
 from charmed_ovn import chassis
@@ -27,7 +29,25 @@ def test_external_ids_register_the_chassis_with_geneve():
         "ovn-encap-ip": "10.1.0.5",
         "ovn-bridge-datapath-type": "system",
         "ovn-ofctrl-wait-before-clear": "5000",
+        "ovn-monitor-all": "false",
+        "ovn-openflow-probe-interval": "",
     }
+
+
+def test_external_ids_carry_the_tuning_an_unset_probe_interval_being_removed():
+    tuned = chassis.external_ids(dataclasses.replace(SETTINGS, monitor_all=True, openflow_probe_interval_s=30))
+    assert (tuned["ovn-monitor-all"], tuned["ovn-openflow-probe-interval"]) == ("true", "30")
+
+
+@pytest.mark.parametrize("seconds", [0, 5, 3600])
+def test_an_openflow_probe_interval_of_0_or_5_to_3600_is_taken(seconds):
+    assert chassis.parse_openflow_probe_interval(seconds) == seconds
+
+
+@pytest.mark.parametrize("seconds", [-1, 1, 4, 3601])
+def test_an_openflow_probe_interval_ovn_controller_would_change_is_refused(seconds):
+    with pytest.raises(ValueError, match=rf"^ovn-openflow-probe-interval: 0 \(OVN's default\) or 5 to 3600 seconds, got {seconds}$"):
+        chassis.parse_openflow_probe_interval(seconds)
 
 
 def test_controller_drop_in_keeps_the_packages_start_and_stops_with_restart():

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from charmed_ovn import daemons, paths
+from charmed_ovn import daemons, paths, services
 from charmed_ovn.databases import NB, SB
 
 FILES = paths.CharmFiles(Path("/var/lib/charmed-ovn/ovn-central"))
@@ -92,6 +92,33 @@ def test_northd_argv_has_no_insecure_remote():
     argv = daemons.northd_argv(["10.0.0.1", "fd00::1"], FILES)
     assert not any("tcp:" in arg or "unix:" in arg for arg in argv)
 
+
+def test_northd_argv_leaves_out_the_default_single_thread_and_names_any_other_count():
+    assert not any("n-threads" in arg for arg in daemons.northd_argv(["10.0.0.1"], FILES, 1))
+    assert daemons.northd_argv(["10.0.0.1"], FILES, 4)[-1] == "--ovn-northd-n-threads=4"
+
+
+def _northd_drop_in(members: list[str], threads: int) -> str:
+    return services.render_exec_drop_in(daemons.northd_argv(members, FILES, threads), daemons.NORTHD_STOP_ARGV)
+
+
+@pytest.mark.parametrize(
+    ("previous", "new", "restart"),
+    [
+        ((["10.0.0.1"], 1), (["10.0.0.1"], 4), False),
+        ((["10.0.0.1"], 4), (["10.0.0.1"], 2), False),
+        ((["10.0.0.1"], 4), (["10.0.0.1"], 1), False),
+        ((["10.0.0.1"], 1), (["10.0.0.1", "10.0.0.2"], 1), True),
+        ((["10.0.0.1"], 1), (["10.0.0.1", "10.0.0.2"], 2), True),
+    ],
+    ids=["threads-set", "threads-changed", "threads-back-to-default", "members", "members-and-threads"],
+)
+def test_northd_restarts_for_a_new_command_line_but_not_for_a_new_thread_count(previous, new, restart):
+    assert daemons.restart_needed(_northd_drop_in(*previous), _northd_drop_in(*new)) is restart
+
+
+def test_a_first_northd_drop_in_means_a_restart():
+    assert daemons.restart_needed(None, _northd_drop_in(["10.0.0.1"], 1))
 
 
 def test_northd_stop_leaves_the_database_servers_running():

@@ -18,6 +18,7 @@ from charmed_ovn import (
     clients,
     config,
     daemons,
+    maintenance,
     membership,
     paths,
     pki,
@@ -26,6 +27,7 @@ from charmed_ovn import (
     signing,
     summary,
     upgrade,
+    vlog,
 )
 from charmed_ovn.authority import Authority, AuthorityStore
 from charmed_ovn.config import CentralConfig, ConfigError
@@ -40,7 +42,7 @@ CA = "ca"  # an external CA (vault, self-signed-certificates) signs this charm's
 PACKAGES = ["ovn-central"]
 ACTIONS = (
     "list_certificates", "reissue_certificates", "regenerate_ca", "set_ca", "get_ca_certificate",
-    "status", "cluster_status", "cluster_kick",
+    "status", "cluster_status", "cluster_kick", "set_log_level", "pause", "resume", "restart_services",
 )
 
 
@@ -49,6 +51,7 @@ class OVNCentralCharm(ops.CharmBase):
 
     def __init__(self, framework: ops.Framework):
         super().__init__(framework)
+        securitylog.configure(bool(self.config["security-log"]))
         self.files = paths.charm_files(self.app.name)
         self.tls_provider = tls.TLSCertificatesProvidesV4(self, CERTIFICATES)
         self.ca_requirer = tls.TLSCertificatesRequiresV4(
@@ -138,16 +141,15 @@ class OVNCentralCharm(ops.CharmBase):
         installed = self._install_certificates(cluster)
         if self.unit.is_leader() and self._authorities.load() is not None:
             self._authorities.retire_previous(central_cluster.installed_ca_fingerprints(cluster.units))
-        if not installed:
-            return
+        if not installed or maintenance.is_paused(self.files):
+            return  # a paused unit's services stay down (its upgrade turn waits for `resume`)
         if pending and cluster.app.upgrade_turn == self.unit.name:
             self._upgrade_packages(cluster, pending)
         membership.run_databases(cluster, self.unit.is_leader(), self._address, sorted(set(self._client_addresses.values())), self.files)
         members = central_cluster.client_addresses_of_members(cluster.units, OVSDB_ENDPOINTS[0])
         if not members:
             return
-        daemons.run_northd(members, self.files)
-        daemons.wait_for_northd()
+        daemons.run_northd(members, options.northd_threads, self.files)
         conversions = self._conversions(cluster)
         if self.unit.is_leader() and any(conversion.ready for conversion in conversions):
             self._conversion_errors = upgrade.convert_ready(conversions, cluster)
@@ -360,6 +362,22 @@ class OVNCentralCharm(ops.CharmBase):
         event.set_results(report.results)
         if report.failure:
             event.fail(report.failure)
+
+    def _on_set_log_level(self, event: ops.ActionEvent) -> None:
+        vlog.run_action(event, vlog.CENTRAL_DAEMONS, self.unit.name)
+
+    def _on_pause(self, event: ops.ActionEvent) -> None:
+        maintenance.run_pause(event, self.files, daemons.PAUSE_ORDER, self.unit.name, maintenance.raft_problems)
+
+    def _on_resume(self, event: ops.ActionEvent) -> None:
+        maintenance.run_resume(event, self.files, daemons.PAUSE_ORDER, self.unit.name)
+        self._reconcile(event)
+
+    def _on_restart_services(self, event: ops.ActionEvent) -> None:
+        maintenance.run_restart(
+            event, self.files, self.unit.name, daemons.restart_in_order,
+            maintenance.raft_problems, maintenance.raft_problems_once_settled,
+        )
 
     # --- status ----------------------------------------------------------------------------
 

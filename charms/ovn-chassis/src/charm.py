@@ -22,12 +22,14 @@ from charmed_ovn import (
     clients,
     config,
     dpu,
+    maintenance,
     ovsdb_client,
     paths,
     pki,
     securitylog,
     services,
     upgrade,
+    vlog,
 )
 from charmed_ovn.config import ConfigError, parse_ovn_source
 from charmed_ovn.interfaces.ovsdb import Endpoints, read_endpoints
@@ -47,6 +49,8 @@ class ChassisConfig:
     encap_ip: str | None
     gateway: bool
     bridge_mappings: dict[str, str]
+    monitor_all: bool
+    openflow_probe_interval_s: int
 
 
 class OVNChassisCharm(ops.CharmBase):
@@ -54,6 +58,7 @@ class OVNChassisCharm(ops.CharmBase):
 
     def __init__(self, framework: ops.Framework):
         super().__init__(framework)
+        securitylog.configure(bool(self.config["security-log"]))
         self.files = paths.charm_files(self.app.name)
         self._southbound_connection: ovsdb_client.Southbound | None = None
         self.certificates = TLSCertificatesRequiresV4(
@@ -80,6 +85,10 @@ class OVNChassisCharm(ops.CharmBase):
         framework.observe(self.on.remove, self._on_remove)
         framework.observe(self.on.list_certificates_action, self._on_list_certificates)
         framework.observe(self.on.reissue_certificates_action, self._on_reissue_certificates)
+        framework.observe(self.on.set_log_level_action, self._on_set_log_level)
+        framework.observe(self.on.pause_action, self._on_pause)
+        framework.observe(self.on.resume_action, self._on_resume)
+        framework.observe(self.on.restart_services_action, self._on_restart_services)
         framework.observe(self.on.collect_unit_status, self._on_collect_unit_status)
         framework.observe(framework.on.commit, self._close_southbound)
 
@@ -96,6 +105,10 @@ class OVNChassisCharm(ops.CharmBase):
                 encap_ip=chassis.parse_encap_ip(encap_ip) if encap_ip else None,
                 gateway=bool(self.config["gateway"]),
                 bridge_mappings=chassis.parse_bridge_mappings(str(self.config["bridge-mappings"])),
+                monitor_all=bool(self.config["ovn-monitor-all"]),
+                openflow_probe_interval_s=chassis.parse_openflow_probe_interval(
+                    int(self.config["ovn-openflow-probe-interval"])
+                ),
             )
         except ValueError as e:
             raise ConfigError(str(e)) from None
@@ -176,6 +189,8 @@ class OVNChassisCharm(ops.CharmBase):
             del self._pending_upgrade
         upgrade.report_installed(self.unit, self.model.relations[OVSDB])
         services.start(f"{chassis.OVS_UNIT}.service")
+        if maintenance.is_paused(self.files):
+            return  # ovn-controller stays down until `resume`; the options apply then
         endpoints = self._endpoints(options)
         inputs_before = chassis.controller_inputs(self.files)
         if endpoints is None or not certificate_files.install_assigned(
@@ -197,6 +212,8 @@ class OVNChassisCharm(ops.CharmBase):
             gateway=options.gateway,
             card_serial=card_serial,
             bridge_mappings=options.bridge_mappings,
+            monitor_all=options.monitor_all,
+            openflow_probe_interval_s=options.openflow_probe_interval_s if self._openflow_probe_applies(options) else 0,
         )
         chassis.pin_system_id(settings.system_id)
         with chassis.open_vswitch() as ovs:
@@ -211,12 +228,23 @@ class OVNChassisCharm(ops.CharmBase):
             chassis.wait_until_registered(functools.partial(self._registered, endpoints.sb))
 
     @functools.cached_property
+    def _controller_has_openflow_probe(self) -> bool:
+        """Asked of the binary once per hook (reconcile and collect-status both need it)."""
+        return chassis.controller_has_openflow_probe()
+
+    def _openflow_probe_applies(self, options: ChassisConfig) -> bool:
+        """A probe interval is set and the installed ovn-controller still has the probe."""
+        return bool(options.openflow_probe_interval_s) and self._controller_has_openflow_probe
+
+    @functools.cached_property
     def _pending_upgrade(self) -> dict[str, str]:
         """OVN's packages apt would upgrade (after an `ovn-source` change), and to which version."""
         return services.upgrades_pending(chassis.PACKAGES)
 
     def _on_remove(self, _: ops.RemoveEvent) -> None:
         """Leave the Southbound database and take away everything this unit set up."""
+        if maintenance.is_paused(self.files):  # ovn-controller must run to leave the Southbound
+            maintenance.resume(self.files, [chassis.CONTROLLER_UNIT])
         if services.is_active(f"{chassis.CONTROLLER_UNIT}.service"):
             chassis.exit_controller()
         services.stop_and_disable(f"{chassis.CONTROLLER_UNIT}.service")
@@ -254,6 +282,43 @@ class OVNChassisCharm(ops.CharmBase):
             {service: "requested: the certificates provider signs it" for service in pki.CHASSIS_SERVICES}
         )
 
+    def _on_set_log_level(self, event: ops.ActionEvent) -> None:
+        vlog.run_action(event, vlog.CHASSIS_DAEMONS, self.unit.name)
+
+    def _on_pause(self, event: ops.ActionEvent) -> None:
+        """ovn-controller stops with `exit --restart`: its flows keep forwarding meanwhile."""
+        maintenance.run_pause(event, self.files, [chassis.CONTROLLER_UNIT], self.unit.name, maintenance.no_problems)
+
+    def _on_resume(self, event: ops.ActionEvent) -> None:
+        maintenance.run_resume(event, self.files, [chassis.CONTROLLER_UNIT], self.unit.name)
+        self._reconcile(event)
+
+    def _on_restart_services(self, event: ops.ActionEvent) -> None:
+        maintenance.run_restart(
+            event, self.files, self.unit.name, self._restart_controller, maintenance.no_problems, self._registration_problems
+        )
+
+    def _southbound_remotes(self) -> str | None:
+        """Where ovn-controller connects; None while unknown or while the options are invalid."""
+        try:
+            endpoints = self._endpoints(self._config())
+        except ConfigError:
+            return None
+        return None if endpoints is None else endpoints.sb
+
+    def _restart_controller(self) -> list[str]:
+        """Restart ovn-controller (its stop keeps the flows) and wait for it to register again."""
+        services.restart(f"{chassis.CONTROLLER_UNIT}.service")
+        if (sb_remotes := self._southbound_remotes()) is not None:
+            chassis.wait_until_registered(functools.partial(self._registered, sb_remotes))
+        return [chassis.CONTROLLER_UNIT]
+
+    def _registration_problems(self) -> list[str]:
+        sb_remotes = self._southbound_remotes()
+        if sb_remotes is None or not self._registered(sb_remotes):
+            return [f"chassis {self._system_id} is not registered in the Southbound database"]
+        return []
+
     # --- status ----------------------------------------------------------------------------
 
     def _on_collect_unit_status(self, event: ops.CollectStatusEvent) -> None:
@@ -262,6 +327,8 @@ class OVNChassisCharm(ops.CharmBase):
     def _workload_status(self) -> ops.StatusBase:
         if not all(services.is_installed(package) for package in chassis.PACKAGES):
             return ops.MaintenanceStatus("installing Open vSwitch and ovn-controller")
+        if maintenance.is_paused(self.files):
+            return ops.MaintenanceStatus("paused: ovn-controller is stopped, its flows keep forwarding; the resume action starts it")
         if self.model.get_relation(CERTIFICATES) is None:
             return ops.BlockedStatus("missing relation to a certificates provider")
         options = self._config()
@@ -287,6 +354,8 @@ class OVNChassisCharm(ops.CharmBase):
             message += ", gateway"
         if not chassis.kernel_has_openvswitch():
             message += " (userspace datapath: the kernel has no openvswitch module)"
+        if options.openflow_probe_interval_s and not self._openflow_probe_applies(options):
+            message += f"; {chassis.OPENFLOW_PROBE_KEY} ignored: this ovn-controller has no OpenFlow probe"
         if pending := self._pending_upgrade:
             message += f"; OVN {upgrade.target_version(pending)} is installed in ovn-central's upgrade turn"
         return ops.ActiveStatus(message)

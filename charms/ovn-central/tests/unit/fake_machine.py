@@ -1,15 +1,16 @@
 """An in-memory ovn-central machine behind the lib's adapter functions, and state builders.
 
 The charm reaches the machine only through a few functions of `charmed_ovn` (services, raft,
-daemons, schema, backup, ovsdb_client, clients). `FakeMachine` replaces exactly those, keeps the machine's state
-(packages, systemd units, drop-ins, the two raft databases) and records what the charm did, so
-tests assert on outcomes. Keys, certificates and CSRs are real, written under a temporary
-STATE_DIR by the lib's own pki functions.
+daemons, schema, backup, ovsdb_client, clients, vlog). `FakeMachine` replaces exactly those, keeps
+the machine's state (packages, systemd units, drop-ins, the two raft databases, the daemons' log
+levels) and records what the charm did, so tests assert on outcomes. Keys, certificates and CSRs
+are real, written under a temporary STATE_DIR by the lib's own pki functions.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -39,7 +40,7 @@ from charmed_ovn import (
 from charmed_ovn.databases import DATABASES, NB, SB, Database
 from charmed_ovn.interfaces.ovsdb import remote
 from charmed_ovn.raft import ClusterStatus
-from tests.charm_unit import OVN_SCHEMAS, FakeServices, load_charm_module
+from tests.charm_unit import OVN_SCHEMAS, FakeLogLevels, load_charm_module, systemd_name
 
 CHARM_SRC = Path(__file__).resolve().parents[2] / "src" / "charm.py"
 CHARM_MODULE = "ovn_central_charm"
@@ -53,6 +54,14 @@ HOSTNAME = "central-0"
 ADDRESS = "10.0.0.10"
 PEER_ADDRESSES = {1: "10.0.0.11", 2: "10.0.0.12", 3: "10.0.0.13"}
 SERVICES = pki.CENTRAL_SERVICES
+# Each daemon of `vlog.CENTRAL_DAEMONS`: the systemd unit it runs in (it answers on its control
+# socket while that runs) and the log modules its `vlog/list` shows, as `FakeLogLevels` takes them.
+VLOG_UNITS = {"ovn-northd": "ovn-northd", "ovsdb-server-nb": NB.unit, "ovsdb-server-sb": SB.unit}
+VLOG_MODULES = {
+    "ovn-northd": ["jsonrpc", "northd", "ovsdb_idl", "reconnect"],
+    "ovsdb-server-nb": ["jsonrpc", "ovsdb_server", "raft", "reconnect"],
+    "ovsdb-server-sb": ["jsonrpc", "ovsdb_server", "raft", "reconnect"],
+}
 
 
 # --- the machine ----------------------------------------------------------------------------------
@@ -78,14 +87,15 @@ class FakeDatabase:
     removing: set[str] = field(default_factory=set)
 
 
-class FakeMachine(FakeServices):
+class FakeMachine(FakeLogLevels):
     """What the adapters would do to a real machine, kept in memory and recorded."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(VLOG_UNITS, VLOG_MODULES)
         self.dbs: dict[str, FakeDatabase] = {"nb": FakeDatabase(), "sb": FakeDatabase()}
         self.join_status = "cluster member"  # what a server reports once it joined
         self.northd_answering = True
+        self.northd_running_threads = 1  # what the running ovn-northd builds with
         self.timer_changes: list[tuple[str, int]] = []
         self.wrappers: list[tuple[str, str, Path]] = []
         self.kick_error = ""  # ovn-appctl's complaint when cluster/kick fails
@@ -115,6 +125,8 @@ class FakeMachine(FakeServices):
         ):
             monkeypatch.setattr(raft, name, getattr(self, name))
         monkeypatch.setattr(daemons, "northd_state", self.northd_state)
+        monkeypatch.setattr(daemons, "northd_threads", self.northd_threads)
+        monkeypatch.setattr(daemons, "set_northd_threads", self.set_northd_threads)
         monkeypatch.setattr(schema, "convert", self.convert)
         monkeypatch.setattr(ovsdb_client, "active_schema_version", self.active_schema_version)
         monkeypatch.setattr(ovsdb_client, "Southbound", self.southbound)
@@ -291,6 +303,33 @@ class FakeMachine(FakeServices):
             return "active"
         return None
 
+    def northd_threads(self) -> int | None:
+        return None if self.northd_state() is None else self.northd_running_threads
+
+    def set_northd_threads(self, threads: int) -> None:
+        self.northd_running_threads = threads
+        self.log.append(("set-northd-threads", str(threads)))
+
+    def start(self, unit: str) -> bool:
+        if not self.is_active(unit):
+            self._starting(unit)
+        return super().start(unit)
+
+    def restart(self, unit: str) -> None:
+        self._starting(unit)
+        super().restart(unit)
+
+    def unmask_and_start(self, units: list[str]) -> None:
+        for unit in units:
+            self._starting(unit)
+        super().unmask_and_start(units)
+
+    def _starting(self, unit: str) -> None:
+        """A (re)started ovn-northd builds with its command line's thread count."""
+        if systemd_name(unit) == "ovn-northd.service":
+            found = re.search(r"--ovn-northd-n-threads=(\d+)", self.drop_ins.get(systemd_name(unit), ""))
+            self.northd_running_threads = int(found.group(1)) if found else 1
+
     # --- clients ---
 
     def install_wrappers(self, nb_remotes: str, sb_remotes: str, files: paths.CharmFiles) -> bool:
@@ -443,6 +482,19 @@ def member_app_data(
 
 def ca_secret(ca: Certificate, ca_key: str) -> testing.Secret:
     return testing.Secret({"certificate": str(ca), "private-key": ca_key}, label="ovn-ca", owner="app")
+
+
+def leader_state(ca: Certificate, ca_key: str, config: dict | None = None) -> testing.State:
+    """The leader of formed clusters, holding the CA `ca`, with one other member (central-1)
+    announced and `config`."""
+    peer = testing.PeerRelation(
+        "cluster",
+        local_app_data=member_app_data(ca, ca_key),
+        peers_data={1: peer_data("central-1", "10.0.0.11", member=True)},
+    )
+    return testing.State(
+        leader=True, config=config or {}, relations={peer}, secrets={ca_secret(ca, ca_key)}, networks=networks()
+    )
 
 
 def all_databag_values(state: testing.State) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from ops import testing
 
-from .fake_machine import OVNCentralCharm, ca_secret, member_app_data, networks, new_ca, peer_data
+from .fake_machine import OVNCentralCharm, leader_state, new_ca
 
 
 class TestCharmElectionTimer:
@@ -16,18 +16,7 @@ class TestCharmElectionTimer:
         self.ca, self.ca_key = new_ca()
 
     def state(self, config: dict | None = None) -> testing.State:
-        peer = testing.PeerRelation(
-            "cluster",
-            local_app_data=member_app_data(self.ca, self.ca_key),
-            peers_data={1: peer_data("central-1", "10.0.0.11", member=True)},
-        )
-        return testing.State(
-            leader=True,
-            config=config or {},
-            relations={peer},
-            secrets={ca_secret(self.ca, self.ca_key)},
-            networks=networks(),
-        )
+        return leader_state(self.ca, self.ca_key, config)
 
     def test_given_raft_leader_at_1000ms_when_config_16s_then_timer_doubled_in_steps(self):
         self.machine.running_member(role="leader", timer_ms=1000)

@@ -8,7 +8,7 @@ import logging
 import pytest
 from ops import testing
 
-from charmed_ovn import daemons, paths
+from charmed_ovn import daemons, maintenance, paths
 
 from .fake_machine import (
     ADDRESS,
@@ -83,6 +83,18 @@ class TestCharmScaleDown:
         assert self.machine.drop_ins == {}
         assert self.machine.actions("remove-wrappers") == [str(self.files.root)]
         assert not any(db.initialised for db in self.machine.dbs.values())
+
+    def test_given_paused_member_when_this_unit_departs_then_its_servers_start_to_leave_then_it_retires(self):
+        state = self.state(1, 2)
+        maintenance.pause(self.files, daemons.PAUSE_ORDER)
+        self.machine.log.clear()
+
+        self.departs(state, remote_unit=1, departing_unit=LOCAL)
+
+        assert done(self.machine) == ["unmask-and-start"] * 3 + ["leave", "leave", *RETIRE]
+        assert self.machine.actions("leave") == ["nb", "sb"]
+        assert not maintenance.is_paused(self.files)
+        assert self.machine.masked == {f"{unit}.service" for unit in daemons.PACKAGE_UNITS}
 
     def test_given_member_of_three_when_this_unit_departs_then_status_says_it_is_going_and_where_the_backup_is(self):
         state = self.state(1, 2)

@@ -1,11 +1,11 @@
 """An in-memory ovn-chassis machine behind the lib's adapter functions, and state builders.
 
 The charm reaches the machine only through a few functions of `charmed_ovn` (services, chassis,
-dpu, clients, ovsdb_client). `FakeMachine` replaces exactly those, keeps the machine's state
-(packages, systemd units, the local Open_vSwitch table, ovn-controller's registration in the
-Southbound) and records what the charm did, so tests assert on outcomes. The lib's own
-`chassis.apply_settings` runs against `FakeOpenvSwitch`; files go to the test's state directory.
-Certificates are real, issued through the tls-certificates library's databags.
+dpu, clients, ovsdb_client, vlog). `FakeMachine` replaces exactly those, keeps the machine's
+state (packages, systemd units, the local Open_vSwitch table, ovn-controller's registration in the
+Southbound, the daemons' log levels) and records what the charm did, so tests assert on outcomes.
+The lib's own `chassis.apply_settings` runs against `FakeOpenvSwitch`; files go to the test's state
+directory. Certificates are real, issued through the tls-certificates library's databags.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from charmlibs.interfaces.tls_certificates import Certificate, CertificateSignin
 from ops import testing
 
 from charmed_ovn import chassis, clients, dpu, ovsdb_client, paths, pki
-from tests.charm_unit import FakeServices, load_charm_module
+from tests.charm_unit import FakeLogLevels, load_charm_module
 
 CHARM_SRC = Path(__file__).resolve().parents[2] / "src" / "charm.py"
 CHARM_MODULE = "ovn_chassis_charm"
@@ -36,6 +36,14 @@ NB = "ssl:10.0.0.10:6641,ssl:10.0.0.11:6641,ssl:10.0.0.12:6641"
 SB = "ssl:10.0.0.10:6642,ssl:10.0.0.11:6642,ssl:10.0.0.12:6642"
 OVS_UNIT = f"{chassis.OVS_UNIT}.service"
 CONTROLLER_UNIT = f"{chassis.CONTROLLER_UNIT}.service"
+# Each daemon of `vlog.CHASSIS_DAEMONS`: the systemd unit it runs in (it answers on its control
+# socket while that runs) and the log modules its `vlog/list` shows, as `FakeLogLevels` takes them.
+VLOG_UNITS = {"ovn-controller": CONTROLLER_UNIT, "ovs-vswitchd": OVS_UNIT, "ovsdb-server": OVS_UNIT}
+VLOG_MODULES = {
+    "ovn-controller": ["binding", "jsonrpc", "ofctrl", "reconnect"],
+    "ovs-vswitchd": ["bridge", "jsonrpc", "reconnect", "vswitchd"],
+    "ovsdb-server": ["jsonrpc", "ovsdb_server", "reconnect"],
+}
 
 
 # --- the machine ----------------------------------------------------------------------------------
@@ -107,13 +115,14 @@ class FakeSouthbound:
         self._machine.southbound_closed += 1
 
 
-class FakeMachine(FakeServices):
+class FakeMachine(FakeLogLevels):
     """What the adapters would do to a real machine, kept in memory and recorded."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(VLOG_UNITS, VLOG_MODULES)
         self.ovs = FakeOpenvSwitch()
         self.kernel_module = True
+        self.controller_has_openflow_probe = False  # as OVN 23.06 and later
         self.card_serial: str | dpu.DPUError | None = None  # an error: detection fails with it
         self.addresses = ["127.0.0.1", ADDRESS, "10.99.1.7"]
         self.connected = True
@@ -129,6 +138,7 @@ class FakeMachine(FakeServices):
         super().install(monkeypatch)
         monkeypatch.setattr(chassis, "open_vswitch", self.open_vswitch)
         monkeypatch.setattr(chassis, "kernel_has_openvswitch", lambda: self.kernel_module)
+        monkeypatch.setattr(chassis, "controller_has_openflow_probe", lambda: self.controller_has_openflow_probe)
         monkeypatch.setattr(dpu, "detect_card_serial", self.detect_card_serial)
         monkeypatch.setattr(chassis, "local_addresses", lambda: list(self.addresses))
         monkeypatch.setattr(chassis, "controller_connected", lambda: self.connected)
@@ -267,7 +277,7 @@ def with_assigned_certificates(
 def configured_state(
     ctx: testing.Context,
     relations: set[testing.RelationBase] | None = None,
-    config: dict[str, str | bool] | None = None,
+    config: dict[str, str | bool | int] | None = None,
     ca: tuple[Certificate, str] | None = None,
 ) -> testing.State:
     """A unit with `relations` (by default to ovn-central's leader and to a certificates

@@ -61,6 +61,7 @@ class TestCharmConfigure:
             "ovn-encap-ip": ADDRESS,
             "ovn-bridge-datapath-type": datapath,
             "ovn-ofctrl-wait-before-clear": "5000",
+            "ovn-monitor-all": "false",
         }
 
     def test_given_running_controller_when_config_changed_then_its_stop_keeps_flows_without_restarting_it(self):

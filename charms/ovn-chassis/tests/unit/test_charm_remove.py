@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from ops import testing
 
-from charmed_ovn import paths, pki
+from charmed_ovn import maintenance, paths, pki
 from charmed_ovn.files import write_file
 
 from .fake_machine import (
@@ -73,6 +73,21 @@ class TestCharmRemove:
         assert self.machine.actions("remove-wrappers") == [str(self.files.root)]
         assert not self.files.root.exists()
         assert self.other_app.ca_cert.exists()  # another charm's state on the same machine
+
+    def test_given_paused_chassis_when_remove_then_controller_started_to_exit_then_stopped_and_disabled(self):
+        maintenance.pause(self.files, [CONTROLLER_UNIT])  # `exit --restart`: the row stays
+        self.machine.log.clear()
+
+        self.ctx.run(self.ctx.on.remove(), testing.State(networks=networks()))
+
+        assert self.machine.log[:4] == [
+            ("unmask-and-start", CONTROLLER_UNIT),
+            ("exit", "ovn-controller"),
+            ("stop-and-disable", CONTROLLER_UNIT),
+            ("remove-drop-in", CONTROLLER_UNIT),
+        ]
+        assert not self.machine.registered
+        assert CONTROLLER_UNIT not in self.machine.masked
 
     def test_given_stopped_controller_when_remove_then_no_exit_requested(self):
         self.machine.active.discard(CONTROLLER_UNIT)
