@@ -160,8 +160,8 @@ class AuthorityStore:
             ca_auto_renew=authority.auto_renew,
             ca_provider=authority.provider or "",
         )
-        securitylog.log_event(
-            securitylog.AUTHN, reason, auto_renew=content["auto-renew"], fingerprint=authority.fingerprint
+        securitylog.credential_changed(
+            reason, "CA", "CA certificate stored", auto_renew=content["auto-renew"], fingerprint=authority.fingerprint
         )
 
     def publish(self) -> None:

@@ -8,12 +8,24 @@ from datetime import UTC, datetime
 
 import ops
 
-from charmed_ovn import daemons, maintenance, membership, paths, pki, services, upgrade
+from charmed_ovn import (
+    certificate_files,
+    daemons,
+    maintenance,
+    membership,
+    paths,
+    pki,
+    services,
+    summary,
+    upgrade,
+)
 from charmed_ovn.authority import ca_warnings
 from charmed_ovn.interfaces import central_cluster
 from charmed_ovn.interfaces.central_cluster import CentralCluster
 
-PAUSED = "paused: ovn-northd and both database servers are stopped; the resume action starts them"
+# what to do about a certificate that is not valid now (summary.certificate_block)
+RENEWAL = "the leader signs new ones on its next hook"
+CA_RENEWAL = "run regenerate-ca, or set-ca with a new one, on the leader"
 
 
 def workload_status(
@@ -31,7 +43,7 @@ def workload_status(
     if not services.is_installed("ovn-central"):
         return ops.MaintenanceStatus("installing ovn-central")
     if maintenance.is_paused(files):
-        return ops.MaintenanceStatus(PAUSED)
+        return ops.MaintenanceStatus(maintenance.CENTRAL_PAUSED)
     if cluster is None:
         return ops.WaitingStatus("waiting for the cluster peer relation")
     app = cluster.app
@@ -41,6 +53,9 @@ def workload_status(
         return ops.WaitingStatus("waiting for the leader to create the CA")
     if not files.certificate(pki.NB_SERVICE).exists():
         return ops.WaitingStatus("waiting for certificates from the leader")
+    installed = certificate_files.present(files, pki.CENTRAL_SERVICES)
+    if block := summary.certificate_block(installed, datetime.now(UTC), RENEWAL, CA_RENEWAL):
+        return ops.BlockedStatus(block)
     try:
         roles = membership.member_roles()
     except membership.NotMemberError as e:

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import ops
 
-from charmed_ovn import daemons, raft, services
+from charmed_ovn import daemons, listeners, raft, services
 
 
 class ConfigError(ValueError):
@@ -42,6 +42,7 @@ class CentralConfig:
     election_timer_ms: int
     renew_before: timedelta
     northd_threads: int
+    inactivity_probe_s: int
 
     @classmethod
     def parse(cls, options: Mapping[str, object]) -> CentralConfig:
@@ -61,4 +62,10 @@ class CentralConfig:
             raise ConfigError(
                 f"northd-threads must be between {daemons.MIN_NORTHD_THREADS} and {daemons.MAX_NORTHD_THREADS}, got {threads}"
             )
-        return cls(source, timer * 1000, timedelta(days=renewal_days), threads)
+        probe = int(str(options["ovsdb-server-inactivity-probe"]))
+        if probe and not listeners.MIN_INACTIVITY_PROBE_S <= probe <= listeners.MAX_INACTIVITY_PROBE_S:
+            raise ConfigError(
+                f"ovsdb-server-inactivity-probe must be 0 (off) or between {listeners.MIN_INACTIVITY_PROBE_S} and "
+                f"{listeners.MAX_INACTIVITY_PROBE_S} seconds, got {probe}"
+            )
+        return cls(source, timer * 1000, timedelta(days=renewal_days), threads, probe)

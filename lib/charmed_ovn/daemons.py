@@ -5,9 +5,8 @@ conversion behind the operator's back, ovn-northd connected to every member."""
 from __future__ import annotations
 
 import logging
-import re
 
-from charmed_ovn import commands, paths, pki, raft, services, waiting
+from charmed_ovn import commands, listeners, maintenance, paths, pki, raft, services, waiting
 from charmed_ovn.databases import NB, SB, Database
 from charmed_ovn.interfaces.ovsdb import connection_string, format_address
 
@@ -29,12 +28,16 @@ NORTHD_STOP_ARGV = [str(paths.OVN_CTL), "stop_northd", "--ovn-manage-ovsdb=no", 
 # ovn-northd's parallel build: 1 is OVN's default (no parallelism), 256 its largest thread count.
 MIN_NORTHD_THREADS = 1
 MAX_NORTHD_THREADS = 256
-_NORTHD_THREADS_ARG = re.compile(r" --ovn-northd-n-threads=\d+")
+NORTHD_THREADS_OPTION = "--ovn-northd-n-threads"
+# ovn-northd's options that `ovn-appctl` changes in the running daemon (`set_northd_threads`): a
+# change to them alone needs no restart.
+NORTHD_RUNTIME_OPTIONS = frozenset({NORTHD_THREADS_OPTION})
 
 
-def server_argv(db: Database, address: str, listen_addresses: list[str], files: paths.CharmFiles) -> list[str]:
+def server_argv(db: Database, address: str, files: paths.CharmFiles) -> list[str]:
     """The ovsdb-server command line for one clustered database, through ovn-ctl: raft on
-    `address`, a TLS client listener on each of `listen_addresses`."""
+    `address`; the TLS client listeners are those of the unit's listener database, which it
+    serves too (`listeners`)."""
     short = db.short
     return [
         str(paths.OVN_CTL),
@@ -49,22 +52,22 @@ def server_argv(db: Database, address: str, listen_addresses: list[str], files: 
         f"--ovn-{short}-db-ssl-ca-cert={files.ca_cert}",
         "--db-cluster-schema-upgrade=no",
         "--",
-        # Listeners are spelled port first: pssl:PORT:IP.
-        *(f"--remote=pssl:{db.client_port}:{format_address(listen)}" for listen in listen_addresses),
+        f"--remote={listeners.REMOTE}",
+        str(listeners.database_file(db, files)),  # ovn-ctl puts the clustered database's file after it
     ]
 
 
 def northd_argv(member_addresses: list[str], files: paths.CharmFiles, threads: int = MIN_NORTHD_THREADS) -> list[str]:
     """The ovn-northd command line: it talks to every central member over TLS, and builds with
     `threads` threads (the default of 1 is left out, as ovn-ctl does)."""
-    threads_arg = [f"--ovn-northd-n-threads={threads}"] if threads != MIN_NORTHD_THREADS else []
+    threads_arg = [f"{NORTHD_THREADS_OPTION}={threads}"] if threads != MIN_NORTHD_THREADS else []
     return [
         str(paths.OVN_CTL),
         "start_northd",
         "--ovn-manage-ovsdb=no",
         "--no-monitor",
         f"--ovn-northd-nb-db={connection_string(member_addresses, NB.client_port)}",
-        f"--ovn-northd-sb-db={connection_string(member_addresses, SB.client_port)}",
+        f"--ovn-northd-sb-db={connection_string(member_addresses, paths.SB_PRIVILEGED_PORT)}",  # no RBAC role
         f"--ovn-northd-ssl-key={files.private_key(pki.NORTHD_SERVICE)}",
         f"--ovn-northd-ssl-cert={files.certificate(pki.NORTHD_SERVICE)}",
         f"--ovn-northd-ssl-ca-cert={files.ca_cert}",
@@ -72,10 +75,18 @@ def northd_argv(member_addresses: list[str], files: paths.CharmFiles, threads: i
     ]
 
 
-def restart_needed(previous_drop_in: str | None, drop_in: str) -> bool:
-    """Whether a changed northd drop-in needs a restart: not when only the thread count
-    changed, which `parallel-build/set-n-threads` applies to the running daemon."""
-    return previous_drop_in is None or _NORTHD_THREADS_ARG.sub("", previous_drop_in) != _NORTHD_THREADS_ARG.sub("", drop_in)
+def restart_relevant(argv: list[str]) -> list[str]:
+    """ovn-northd's command line without its runtime-tunable options (`NORTHD_RUNTIME_OPTIONS`)."""
+    return [arg for arg in argv if arg.partition("=")[0] not in NORTHD_RUNTIME_OPTIONS]
+
+
+def restart_needed(previous: services.ExecCommands | None, new: services.ExecCommands) -> bool:
+    """Whether northd's new command lines need a restart: not when only runtime-tunable options
+    changed (the thread count, which `parallel-build/set-n-threads` applies to the running
+    daemon). `previous` is None when no drop-in (or none with a start command) was installed."""
+    if previous is None:
+        return True
+    return restart_relevant(previous.start) != restart_relevant(new.start) or previous.stop != new.stop
 
 
 def parse_northd_status(output: str) -> str | None:
@@ -104,9 +115,11 @@ def run_unit(unit: str, changed: bool) -> None:
         services.restart(unit)
 
 
-def run_server(db: Database, address: str, listen_addresses: list[str], files: paths.CharmFiles) -> None:
-    """Install the server's drop-in and run it (restarted only when the drop-in changed)."""
-    drop_in = services.render_exec_drop_in(server_argv(db, address, listen_addresses, files))
+def run_server(db: Database, address: str, wanted_listeners: list[listeners.Listener], files: paths.CharmFiles) -> None:
+    """Set the server's listeners, install its drop-in and run it (restarted only when the
+    drop-in changed: a running server binds changed listeners by itself)."""
+    listeners.apply(db, wanted_listeners, files)
+    drop_in = services.render_exec_drop_in(server_argv(db, address, files))
     run_unit(f"{db.unit}.service", services.write_drop_in(f"{db.unit}.service", drop_in))
 
 
@@ -115,16 +128,18 @@ def run_northd(member_addresses: list[str], threads: int, files: paths.CharmFile
     restart); let the package's umbrella unit start everything at boot from now on. Returns once
     ovn-northd answers (or after its start deadline), as no later event would report it."""
     unit = f"{NORTHD_UNIT}.service"
-    drop_in = services.render_exec_drop_in(northd_argv(member_addresses, files, threads), NORTHD_STOP_ARGV)
-    previous = services.read_drop_in(unit)
-    run_unit(unit, services.write_drop_in(unit, drop_in) and restart_needed(previous, drop_in))
+    new = services.ExecCommands(northd_argv(member_addresses, files, threads), NORTHD_STOP_ARGV)
+    previous_drop_in = services.read_drop_in(unit)
+    previous = None if previous_drop_in is None else services.parse_exec_drop_in(previous_drop_in)
+    changed = services.write_drop_in(unit, services.render_exec_drop_in(*new))
+    run_unit(unit, changed and restart_needed(previous, new))
     if services.is_masked(f"{CENTRAL_UNIT}.service"):
         services.unmask_and_start([f"{CENTRAL_UNIT}.service"])
     if wait_for_northd() is not None and northd_threads() not in (None, threads):
         set_northd_threads(threads)
 
 
-class RejoinError(RuntimeError):
+class RejoinError(maintenance.RestartError):
     """A restarted database server is not back in its raft cluster in time."""
 
 

@@ -5,20 +5,31 @@ of each raft cluster keep a majority, and restart checks that again afterwards."
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import ops
 
-from charmed_ovn import daemons, raft, securitylog, services, waiting
+from charmed_ovn import raft, securitylog, services, waiting
 from charmed_ovn.databases import DATABASES
 from charmed_ovn.files import write_file
 from charmed_ovn.paths import CharmFiles
 from charmed_ovn.raft import ClusterStatus
 
+logger = logging.getLogger(__name__)
+
 # How long a restarted server may take to know its leader again: heartbeats come every third of
 # the election timer, so every 20 s at the largest timer (60 s).
 RAFT_SETTLE_TIMEOUT_S = 30
 Check = Callable[[], list[str]]  # what stands in the way, one sentence each; [] when nothing
+# Each charm's status while it is paused.
+CENTRAL_PAUSED = "paused: ovn-northd and both database servers are stopped; the resume action starts them"
+CHASSIS_PAUSED = "paused: ovn-controller is stopped, its flows keep forwarding; the resume action starts it"
+
+
+class RestartError(RuntimeError):
+    """A `restart` given to `run_restart` did not bring the services back: the action fails
+    with this message."""
 
 
 def quorum_problem(db_name: str, status: ClusterStatus | None, is_reachable: Callable[[str], bool]) -> str | None:
@@ -58,8 +69,7 @@ def raft_problems() -> list[str]:
 def raft_problems_once_settled(timeout: float = RAFT_SETTLE_TIMEOUT_S) -> list[str]:
     """`raft_problems` once there are none, or what remains at the deadline: a restarted server
     knows its leader only after the leader's next heartbeat."""
-    settled = waiting.first_answer(lambda: [] if not raft_problems() else None, timeout, interval=1)
-    return raft_problems() if settled is None else []
+    return waiting.settled_answer(raft_problems, lambda problems: not problems, timeout, interval=1)
 
 
 def is_paused(files: CharmFiles) -> bool:
@@ -90,25 +100,28 @@ def run_pause(event: ops.ActionEvent, files: CharmFiles, units: list[str], unit_
         event.fail("; ".join(problems) + ": nothing was stopped")
         return
     pause(files, units)
-    securitylog.log_event(securitylog.SYS, "sys_shutdown", services=",".join(units), unit=unit_name)
+    securitylog.admin("disable_service", unit_name, "OVN services stopped for maintenance (pause)", service=",".join(units))
     event.set_results({"paused": ", ".join(units)})
 
 
-def run_resume(event: ops.ActionEvent, files: CharmFiles, units: list[str], unit_name: str) -> None:
-    """The `resume` action: start `units` (given in pause order) again."""
+def run_resume(event: ops.ActionEvent, files: CharmFiles, units: list[str], unit_name: str) -> bool:
+    """The `resume` action: start `units` (given in pause order) again. Returns whether it did:
+    on a unit that is not paused it does nothing, and says so."""
     if not is_paused(files):
+        logger.info("resume: %s is not paused, nothing to do", unit_name)
         event.set_results({"resumed": "not paused"})
-        return
+        return False
     resume(files, units)
-    securitylog.log_event(securitylog.SYS, "sys_startup", services=",".join(units), unit=unit_name)
+    securitylog.admin("enable_service", unit_name, "OVN services started again (resume)", service=",".join(units))
     event.set_results({"resumed": ", ".join(units[::-1])})
+    return True
 
 
 def run_restart(
     event: ops.ActionEvent, files: CharmFiles, unit_name: str, restart: Callable[[], list[str]], before: Check, after: Check
 ) -> None:
-    """The `restart-services` action: `restart` (which returns what it restarted, in order) when
-    `before` finds nothing in the way; fails naming whatever `after` finds."""
+    """The `restart-services` action: `restart` (which returns what it restarted, in order, or
+    raises RestartError) when `before` finds nothing in the way; fails naming whatever `after` finds."""
     if is_paused(files):
         event.fail("the unit is paused: run the resume action first")
         return
@@ -117,10 +130,10 @@ def run_restart(
         return
     try:
         restarted = restart()
-    except daemons.RejoinError as e:
+    except RestartError as e:
         event.fail(str(e))
         return
-    securitylog.log_event(securitylog.SYS, "sys_restart", services=",".join(restarted), unit=unit_name)
+    securitylog.admin("restart_service", unit_name, "OVN services restarted", service=",".join(restarted))
     event.set_results({"restarted": ", ".join(restarted)})
     if problems := after():
         event.fail("restarted, but " + "; ".join(problems))

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from charmed_ovn import backup, clients, daemons, maintenance, paths, raft, securitylog, services
+from charmed_ovn import backup, clients, daemons, listeners, maintenance, paths, raft, securitylog, services
 from charmed_ovn.databases import DATABASES, Database
 from charmed_ovn.files import write_file
 from charmed_ovn.interfaces import central_cluster
@@ -58,31 +58,34 @@ def ensure_database(db: Database, cluster_id: str, may_create: bool, address: st
         if not may_create:
             return False  # the leader creates the cluster
         raft.create_cluster(db, address)
-        securitylog.log_event(securitylog.AUTHZ, "cluster_create", database=db.name)
+        securitylog.admin("cluster_create", address, f"{db.name} cluster created", database=db.name)
         return True
     if not others:
         return False  # nobody to join through yet
     raft.join_cluster(db, address, others)
-    securitylog.log_event(securitylog.AUTHZ, "cluster_join", database=db.name)
+    securitylog.admin("cluster_join", address, f"{address} joined the {db.name} cluster", database=db.name)
     return True
 
 
-def run_member(db: Database, address: str, listen_addresses: list[str], files: paths.CharmFiles) -> None:
+def run_member(db: Database, address: str, wanted_listeners: list[listeners.Listener], files: paths.CharmFiles) -> None:
     """Run `db`'s server and wait, bounded, until the raft leader admits it as a full member:
     no later event would report that, and the unit announces itself only then."""
-    daemons.run_server(db, address, listen_addresses, files)
+    daemons.run_server(db, address, wanted_listeners, files)
     if raft.wait_for_membership(db) is None:
         logger.info("%s: not a cluster member yet after %d s", db.name, raft.JOIN_TIMEOUT_S)
 
 
-def run_databases(cluster: CentralCluster, may_create: bool, address: str, listen: list[str], files: paths.CharmFiles) -> None:
-    """Create (`may_create`: the leader, first) or join both clusters and run their servers; then
-    publish the cluster ids (the leader) and this unit's server ids once it is a full member."""
+def run_databases(
+    cluster: CentralCluster, may_create: bool, address: str, listen: list[str], probe_s: int, files: paths.CharmFiles
+) -> None:
+    """Create (`may_create`: the leader, first) or join both clusters and run their servers,
+    listening on `listen` with an inactivity probe of `probe_s`; then publish the cluster ids
+    (the leader) and this unit's server ids once it is a full member."""
     unit, units = cluster.unit.name, cluster.units
     for db in DATABASES:
         others = [a for name, a in central_cluster.member_addresses(units, db).items() if name != unit]
         if ensure_database(db, cluster.app.cluster_id(db), may_create, address, others):
-            run_member(db, address, listen, files)
+            run_member(db, address, listeners.wanted(db, listen, probe_s), files)
     for db in DATABASES:
         if may_create and not cluster.app.cluster_id(db) and (cid := raft.local_cluster_id(db)):
             cluster.publish_cluster_id(db, cid)
@@ -156,6 +159,7 @@ def retire(files: paths.CharmFiles, unit_name: str) -> None:
     databases, so that nothing is lost and nothing rejoins."""
     if is_retired(files):
         return
+    securitylog.shutdown(unit_name, f"{unit_name} shutting down OVN services before departure")
     was_paused = maintenance.is_paused(files)
     if was_paused:  # a paused unit's servers start again, to leave their clusters
         maintenance.resume(files, daemons.PAUSE_ORDER)
@@ -168,7 +172,7 @@ def retire(files: paths.CharmFiles, unit_name: str) -> None:
             last_unit = True  # the only member: nobody to hand the data to
             continue
         if raft.leave(db):
-            securitylog.log_event(securitylog.AUTHZ, "cluster_leave", database=db.name, unit=unit_name)
+            securitylog.admin("cluster_leave", unit_name, f"{unit_name} left the {db.name} cluster", database=db.name)
         else:
             logger.warning(
                 "%s: the cluster did not confirm this server's departure within %d s; kick it "
@@ -261,7 +265,7 @@ def kick(targets: list[KickTarget], unit_name: str) -> KickReport:
         except subprocess.CalledProcessError as e:
             report.failure = f"{db.name}: cluster/kick {sid} failed: {e.stderr.strip()}"
             return report
-        securitylog.log_event(securitylog.AUTHZ, "cluster_kick", database=db.name, server=sid, unit=unit_name)
+        securitylog.admin("cluster_kick", unit_name, f"server {sid} kicked from the {db.name} cluster", database=db.name, server=sid)
         report.results[f"ovn{db.short}"] = f"kicked {sid}" if gone else f"{sid} is still listed"
     if any(" still " in outcome for outcome in report.results.values()):
         report.failure = (

@@ -20,6 +20,8 @@ BIRD_CONFIG = Path("/etc/bird/bird.conf")  # the distribution's bird2 (ovn-bgp)
 
 NB_PORT = 6641
 SB_PORT = 6642
+# The Southbound listener without RBAC (ovn-northd, client tools), as the OpenStack charms number it.
+SB_PRIVILEGED_PORT = 16642
 NB_RAFT_PORT = 6643
 SB_RAFT_PORT = 6644
 
@@ -51,6 +53,12 @@ class CharmFiles:
     def paused(self) -> Path:
         """Present while the `pause` action holds the unit's OVN services stopped."""
         return self.root / "paused"
+
+    @property
+    def config_seen(self) -> Path:
+        """A digest of each option's value as the last hook saw it: the security log names the
+        keys that changed."""
+        return self.root / "config-seen.json"
 
     @property
     def bgp_record(self) -> Path:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shlex
 import subprocess
 from pathlib import Path
+from typing import NamedTuple
 
 from charmlibs import apt, systemd
 
@@ -124,6 +126,13 @@ def drop_in_path(unit: str) -> Path:
     return paths.SYSTEMD_DIR / f"{unit}.d" / "10-charmed-ovn.conf"
 
 
+class ExecCommands(NamedTuple):
+    """The command lines a drop-in sets: how the unit starts, and how it stops (None: the unit's own)."""
+
+    start: list[str]
+    stop: list[str] | None = None
+
+
 def render_exec_drop_in(start: list[str], stop: list[str] | None = None) -> str:
     """A drop-in that replaces a unit's start (and optionally stop) command line."""
     lines = ["# Managed by the charmed OVN bundle: changes are overwritten.", "[Service]"]
@@ -131,6 +140,19 @@ def render_exec_drop_in(start: list[str], stop: list[str] | None = None) -> str:
     if stop is not None:
         lines += ["ExecStop=", "ExecStop=" + " ".join(stop)]
     return "\n".join(lines) + "\n"
+
+
+def parse_exec_drop_in(drop_in: str) -> ExecCommands | None:
+    """The command lines of a drop-in `render_exec_drop_in` wrote, split as systemd splits them;
+    None when it sets no start command."""
+    commands: dict[str, list[str]] = {}
+    for line in drop_in.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key in ("ExecStart", "ExecStop") and value.strip():  # `ExecStart=` alone resets
+            commands[key] = shlex.split(value)
+    if "ExecStart" not in commands:
+        return None
+    return ExecCommands(commands["ExecStart"], commands.get("ExecStop"))
 
 
 # --- machine adapters ---------------------------------------------------------------------------

@@ -47,7 +47,7 @@ def sign_unit_requests(
             if pki.needs_signing(csr, current, authority.certificate, now, renew_before):
                 unit_certs[service] = str(pki.sign(csr, authority.certificate, authority.private_key))
                 signed.append(Issuance(unit, service, "issued"))
-                securitylog.log_event(securitylog.AUTHN, "issue_certificate", service=service, unit=unit)
+                securitylog.credential_changed("issue_certificate", unit, f"{service} certificate of {unit} issued", service=service)
         if unit_certs:
             certificates[unit] = unit_certs
     return certificates, signed
@@ -84,8 +84,8 @@ def sign_relation_requests(
             )
         )
         outcomes.append(Issuance(holder, service, "issued"))
-        securitylog.log_event(
-            securitylog.AUTHN, "issue_certificate", common_name=csr.common_name, relation=str(request.relation_id)
+        securitylog.credential_changed(
+            "issue_certificate", csr.common_name, f"{service} certificate of {holder} issued", relation=request.relation_id
         )
     return outcomes
 

@@ -66,16 +66,43 @@ def bgp_chassis(routers: list[dict[str, Any]]) -> set[str]:
     return {value for row in routers for key, value in row["external_ids"][1] if key == OWNER_KEY}
 
 
-def certificate_problems(certificates: Mapping[str, str], now: datetime) -> list[str]:
-    """One line per certificate (name -> PEM) that has expired or is not valid yet."""
-    problems = []
+def _invalid(certificates: Mapping[str, str], now: datetime) -> tuple[list[str], list[str]]:
+    """The names (sorted) of the certificates (name -> PEM) that have expired, and of those not valid yet."""
+    expired, not_yet = [], []
     for name, pem in sorted(certificates.items()):
         cert = x509.load_pem_x509_certificate(pem.encode())
         if now > cert.not_valid_after_utc:
-            problems.append(f"{name} certificate has expired")
+            expired.append(name)
         elif now < cert.not_valid_before_utc:
-            problems.append(f"{name} certificate is not valid yet")
-    return problems
+            not_yet.append(name)
+    return expired, not_yet
+
+
+def certificate_problems(certificates: Mapping[str, str], now: datetime) -> list[str]:
+    """One line per certificate (name -> PEM) that has expired or is not valid yet."""
+    expired, not_yet = _invalid(certificates, now)
+    return sorted([f"{name} certificate has expired" for name in expired] + [f"{name} certificate is not valid yet" for name in not_yet])
+
+
+def _certificates(names: list[str], verb: tuple[str, str]) -> str:
+    return f"{', '.join(names)} certificate{'s' if len(names) > 1 else ''} {verb[len(names) > 1]}"
+
+
+def certificate_block(certificates: Mapping[str, str], now: datetime, renewal: str, ca_renewal: str) -> str | None:
+    """Why a unit whose certificates (name -> PEM) are not valid now is blocked, and what to do:
+    `renewal` says who renews a service certificate, `ca_renewal` who renews the CA."""
+    expired, not_yet = _invalid(certificates, now)
+    parts = []
+    if not_yet:
+        parts.append(
+            f"{_certificates(not_yet, ('is', 'are'))} not valid yet: this machine's clock is behind the CA's; "
+            "correct it (NTP), then run reissue-certificates"
+        )
+    if "CA" in expired:
+        parts.append(f"the CA certificate has expired: {ca_renewal}")
+    if leaves := [name for name in expired if name != "CA"]:
+        parts.append(f"{_certificates(leaves, ('has', 'have'))} expired: {renewal}, or run reissue-certificates")
+    return "; ".join(parts) or None
 
 
 def render(members_: list[Member], schemas: list[SchemaReport], problems: list[str]) -> str:

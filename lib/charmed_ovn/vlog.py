@@ -127,5 +127,5 @@ def run_action(event: ops.ActionEvent, daemons: dict[str, Daemon], unit: str) ->
     except LogLevelError as e:
         event.fail(str(e))
         return
-    securitylog.log_event(securitylog.SYS, "sys_log_level_changed", daemon=results["daemon"], spec=results["set"], unit=unit)
+    securitylog.admin("set_log_level", unit, f"log levels of {results['daemon']} set", daemon=results["daemon"], spec=results["set"])
     event.set_results(results)

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from tenacity import retry, retry_if_result, stop_after_delay, wait_fixed
 
-from charmed_ovn import central_status, chassis, databases, raft, vlog
+from charmed_ovn import chassis, databases, maintenance, raft, vlog
 from tests.functional.conftest import MEASURED, Lab, assert_vms_ping, first_echo
 from tests.lab import machines, paths, vms
 from tests.lab.model import open_model
@@ -206,7 +206,7 @@ def _openssl_verify(lab: Lab, address: str, port: int, ca: str) -> subprocess.Co
     )
 
 
-@pytest.mark.parametrize("port", [6641, 6642, 6643, 6644])
+@pytest.mark.parametrize("port", [6641, 6642, 16642, 6643, 6644])
 def test_every_central_port_verifies_against_the_cluster_ca(lab: Lab, port: int):
     for address in central_addresses(model_state(lab)):
         result = _openssl_verify(lab, address, port, f"{CHASSIS_PKI}/cacert.pem")
@@ -215,7 +215,7 @@ def test_every_central_port_verifies_against_the_cluster_ca(lab: Lab, port: int)
 
 def test_plaintext_clients_are_refused(lab: Lab):
     for address in central_addresses(model_state(lab)):
-        for port in (6641, 6642):
+        for port in (6641, 6642, 16642):
             result = lab.exec("ovn-chassis/0", "ovsdb-client", "--timeout=5", "list-dbs", f"tcp:{address}:{port}", check=False)
             assert result.returncode != 0 and "OVN_" not in result.stdout
 
@@ -243,6 +243,44 @@ def test_client_certificate_from_another_ca_is_refused(lab: Lab):
     )
     assert rogue_client.returncode != 0 and "OVN_Northbound" not in rogue_client.stdout
     lab.exec("ovn-chassis/0", "rm", "-r", rogue)
+
+
+def _sbctl_as_chassis(lab: Lab, address: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """ovn-sbctl on ovn-chassis/0's machine with its ovn-controller certificate, through 6642."""
+    return lab.exec(
+        "ovn-chassis/0", "/usr/bin/ovn-sbctl", "--timeout=10", f"--db=ssl:{address}:6642",
+        "-p", f"{CHASSIS_PKI}/ovn-controller-privkey.pem", "-c", f"{CHASSIS_PKI}/ovn-controller-cert.pem",
+        "-C", f"{CHASSIS_PKI}/cacert.pem", *args, check=False,
+    )
+
+
+def _unescaped(stderr: str) -> str:
+    """ovsdb's error details as they read: the client logs them JSON-escaped."""
+    return stderr.replace('\\"', '"')
+
+
+def test_southbound_rbac_lets_a_chassis_change_only_its_own_rows(lab: Lab):
+    """Issue 11, acceptance 1."""
+    address = central_addresses(model_state(lab))[0]
+    own, other = f"juju-{lab.model}-0", f"juju-{lab.model}-1"
+
+    deleted = _sbctl_as_chassis(lab, address, "chassis-del", other)
+    assert deleted.returncode != 0, "a chassis deleted another chassis' row"
+    refusal = f'RBAC rules for client "{own}" role "ovn-controller" prohibit'
+    assert f'{refusal} row deletion from table "Chassis"' in _unescaped(deleted.stderr), deleted.stderr
+    derived = _sbctl_as_chassis(lab, address, "set", "SB_Global", ".", "options:rbac-probe=1")
+    assert derived.returncode != 0 and f'{refusal} mutate operation on table "SB_Global"' in _unescaped(derived.stderr), derived.stderr
+    assert _sbctl_as_chassis(lab, address, "set", "Chassis", own, "external_ids:rbac-probe=own").returncode == 0
+    try:
+        listed = lab.exec("ovn-central/0", "ovn-sbctl", "--bare", "--columns=external_ids", "find", "Chassis", f"name={own}")
+        assert "rbac-probe=own" in listed.stdout
+    finally:
+        _sbctl_as_chassis(lab, address, "remove", "Chassis", own, "external_ids", "rbac-probe")
+    assert other in lab.exec("ovn-central/0", "ovn-sbctl", "--bare", "--columns=name", "list", "Chassis").stdout
+    assert lab.exec("ovn-central/0", "ovn-appctl", "-t", "ovn-northd", "status").stdout.strip() in (
+        "Status: active", "Status: standby"
+    )
+    assert_vms_ping(lab, "vm1", "172.16.0.2")
 
 
 def test_ca_key_lives_only_in_the_juju_secret(lab: Lab):
@@ -433,6 +471,35 @@ def test_northd_threads_reach_every_northd_without_a_restart_and_a_bad_value_blo
     assert {unit: _pids(lab, unit, "ovn-northd") for unit in CENTRALS} == pids
 
 
+def _listeners(lab: Lab, unit: str, db: databases.Database) -> dict[str, int]:
+    """target -> inactivity probe (ms) of the listeners the unit's `db` server serves."""
+    output = lab.exec(
+        unit, "ovsdb-client", "transact", f"unix:{db.socket}",
+        json.dumps(["Charmed_OVN_Listeners", {"op": "select", "table": "Listener", "where": []}]),
+    ).stdout
+    return {row["target"]: row["inactivity_probe"] for row in json.loads(output)[0]["rows"]}
+
+
+def test_inactivity_probe_reaches_every_listener_without_a_restart_and_a_bad_value_blocks(lab: Lab):
+    servers = ("ovnnb_db", "ovnsb_db")
+    pids = {unit: _pids(lab, unit, *servers) for unit in CENTRALS}
+    lab.run("config", "ovn-central", "ovsdb-server-inactivity-probe=30")
+    lab.run("wait", "--timeout", "300", timeout=360)
+    for unit, address in zip(CENTRALS, [unit_address(model_state(lab), unit) for unit in CENTRALS], strict=True):
+        assert _listeners(lab, unit, databases.NB) == {f"pssl:6641:{address}": 30000}
+        assert _listeners(lab, unit, databases.SB) == {f"pssl:6642:{address}": 30000, f"pssl:16642:{address}": 30000}
+    assert {unit: _pids(lab, unit, *servers) for unit in CENTRALS} == pids
+    lab.run("config", "ovn-central", "ovsdb-server-inactivity-probe=2")
+    lab.run("wait", "--timeout", "20", check=False, timeout=120)  # blocked: it never settles
+    assert _statuses(lab, CENTRALS) == {
+        unit: {"name": "blocked", "message": "ovsdb-server-inactivity-probe must be 0 (off) or between 5 and 3600 seconds, got 2"}
+        for unit in CENTRALS
+    }
+    lab.run("config", "ovn-central", "ovsdb-server-inactivity-probe=60")
+    lab.run("wait", "--timeout", "300", timeout=360)
+    assert set(_listeners(lab, "ovn-central/1", databases.SB).values()) == {60000}
+
+
 def _vlog_level(lab: Lab, unit: str, target: str, module: str) -> str:
     listing = lab.exec(unit, "ovn-appctl", "-t", target, "vlog/list").stdout
     return " ".join(f"{d}={level}" for d, level in vlog.parse_vlog_list(listing)[module].items())
@@ -465,6 +532,12 @@ def _cluster_status(lab: Lab, unit: str, db: databases.Database) -> raft.Cluster
     return raft.parse_cluster_status(output)
 
 
+@retry(retry=retry_if_result(lambda status: not status.has_leader), stop=stop_after_delay(30), wait=wait_fixed(1),
+       retry_error_callback=lambda state: state.outcome.result() if state.outcome else None)
+def _cluster_status_once_led(lab: Lab, unit: str, db: databases.Database) -> raft.ClusterStatus:
+    return _cluster_status(lab, unit, db)
+
+
 def test_a_paused_central_stays_down_while_raft_serves_and_a_second_pause_is_refused(lab: Lab):
     paused = yaml.safe_load(lab.run("run", "ovn-central/2", "pause").stdout)
     assert paused["results"] == {"paused": "ovn-northd, ovn-ovsdb-server-sb, ovn-ovsdb-server-nb"}
@@ -475,7 +548,7 @@ def test_a_paused_central_stays_down_while_raft_serves_and_a_second_pause_is_ref
             state = lab.exec("ovn-central/2", "systemctl", "is-enabled", unit, check=False).stdout.strip()
             assert state == "masked", unit
             assert lab.exec("ovn-central/2", "systemctl", "is-active", unit, check=False).stdout.strip() != "active"
-        assert _statuses(lab, ["ovn-central/2"])["ovn-central/2"] == {"name": "maintenance", "message": central_status.PAUSED}
+        assert _statuses(lab, ["ovn-central/2"])["ovn-central/2"] == {"name": "maintenance", "message": maintenance.CENTRAL_PAUSED}
         for db in databases.DATABASES:
             assert _cluster_status(lab, "ovn-central/0", db).has_leader
         lab.exec("ovn-central/0", "ovn-nbctl", "--wait=sb", "ls-add", "while-paused")
@@ -492,7 +565,8 @@ def test_a_paused_central_stays_down_while_raft_serves_and_a_second_pause_is_ref
     assert resumed["results"] == {"resumed": "ovn-ovsdb-server-nb, ovn-ovsdb-server-sb, ovn-northd"}
     lab.run("wait", "--timeout", "300", timeout=360)
     for db in databases.DATABASES:
-        status = _cluster_status(lab, "ovn-central/2", db)
+        # a restarted follower knows its leader only from the leader's next heartbeat
+        status = _cluster_status_once_led(lab, "ovn-central/2", db)
         assert status.is_member and status.has_leader and len(status.servers) == 3
     assert "while-paused" in lab.exec("ovn-central/2", "ovn-nbctl", "ls-list").stdout  # caught up
     lab.exec("ovn-central/0", "ovn-nbctl", "ls-del", "while-paused")
@@ -580,3 +654,5 @@ def test_removing_a_chassis_unit_leaves_nothing_of_it_behind(lab: Lab):
     assert lab.exec(on_machine, "ovs-vsctl", "get-ssl").stdout.strip() == ""
     assert lab.exec(on_machine, "test", "-e", "/var/lib/charmed-ovn/ovn-chassis", check=False).returncode == 1
     assert "br-phy" in lab.exec(on_machine, "ovs-vsctl", "list-br").stdout  # the host's own network stays
+    log = lab.exec(on_machine, "cat", "/var/log/juju/unit-ovn-chassis-2.log").stdout  # Juju keeps it
+    assert "security=true category=SYS event=sys_shutdown node=ovn-chassis/2" in log

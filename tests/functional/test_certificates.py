@@ -276,12 +276,49 @@ def test_set_ca_with_each_key_type_works_end_to_end(lab: Lab, tmp_path: Path, ki
     assert code == 0 and again["results"]["new-ca"] == "not issued"
 
 
-def test_every_issuance_and_ca_change_is_in_the_security_log(lab: Lab):
-    log = lab.exec("ovn-central/0", "cat", "/var/log/juju/unit-ovn-central-0.log").stdout
-    events = re.findall(r"security=true category=(\w+) event=(\w+)", log)
-    kinds = {event for _, event in events}
-    assert {"ca_generated", "issue_certificate", "regenerate_ca", "set_custom_ca"} <= kinds
+SECURITY_LINE = re.compile(r"security=true category=(\w+) event=(\w+)(?: action=(\w+))?")
+
+
+def security_events(lab: Lab, unit: str) -> list[tuple[str, str, str]]:
+    """(category, event, action) of each security line in the unit's log, in order."""
+    log = lab.exec(unit, "cat", f"/var/log/juju/unit-{unit.replace('/', '-')}.log").stdout
     assert "PRIVATE KEY" not in log
+    return SECURITY_LINE.findall(log)
+
+
+def test_every_issuance_ca_change_membership_and_action_is_in_the_security_log_with_owasp_names(lab: Lab):
+    leader = central_leader(lab)[0]
+    events = set(security_events(lab, leader))
+    assert {
+        ("AUTHN", "authn_password_changed", "ca_generated"),
+        ("AUTHN", "authn_password_changed", "issue_certificate"),
+        ("AUTHN", "authn_password_changed", "regenerate_ca"),
+        ("AUTHN", "authn_password_changed", "set_custom_ca"),
+        ("AUTHZ", "authz_admin", "regenerate_ca"),
+        ("AUTHZ", "authz_admin", "run_action"),
+        ("SYS", "sys_startup", ""),
+    } <= events
+    members = set().union(*(security_events(lab, unit) for unit in units(lab) if unit.startswith("ovn-central/")))
+    assert {("AUTHZ", "authz_admin", "cluster_create"), ("AUTHZ", "authz_admin", "cluster_join")} <= members
+
+
+def test_security_log_false_stops_the_lines_and_true_brings_them_back(lab: Lab):
+    leader = central_leader(lab)[0]
+    lab.run("config", "ovn-central", "security-log=false")
+    lab.run("wait", "--idle", "--timeout", "600", timeout=660)
+    before = security_events(lab, leader)
+    code, _ = run_action(lab, leader, "get-ca-certificate")
+    assert code == 0
+    assert security_events(lab, leader) == before
+
+    lab.run("config", "ovn-central", "security-log=true")
+    lab.run("wait", "--idle", "--timeout", "600", timeout=660)
+    code, _ = run_action(lab, leader, "get-ca-certificate")
+    assert code == 0
+    assert security_events(lab, leader)[len(before):] == [
+        ("AUTHZ", "authz_admin", "config_delete"),  # back at its default
+        ("AUTHZ", "authz_admin", "run_action"),
+    ]
 
 
 def leaf_certificates(lab: Lab) -> dict[tuple[str, str], x509.Certificate]:
@@ -296,21 +333,42 @@ def leaf_certificates(lab: Lab) -> dict[tuple[str, str], x509.Certificate]:
     return certificates
 
 
-def test_certificates_are_renewed_when_the_clock_passes_expiry_minus_renewal_days(lab: Lab):
-    # The CA is the operator's (set-ca above): it is never renewed.
+EXPIRED_ADVICE = {
+    "ovn-central": "the leader signs new ones on its next hook",
+    "ovn-chassis": "the certificates provider renews them",
+}
+
+
+def status_log(lab: Lab, unit: str) -> list[dict[str, str]]:
+    return json.loads(lab.run("show-status-log", unit, "--format", "json").stdout)
+
+
+def test_expired_certificates_block_their_units_without_a_hook_error_until_renewed(lab: Lab):
+    """Issue 11, acceptance 3: the clock moves past every certificate's expiry. The CA is the
+    operator's (set-ca above), still valid then, and never renewed by the charm."""
     ca = ca_fingerprint(lab)
     before = leaf_certificates(lab)
-    first_expiry = min(cert.not_valid_after_utc for cert in before.values())
-    days = (first_expiry - datetime.now(UTC)).days - 5  # inside the 10-day renewal window
+    days = (max(cert.not_valid_after_utc for cert in before.values()) - datetime.now(UTC)).days + 2
+    leader = central_leader(lab)[0]
+    start = datetime.now(UTC).replace(microsecond=0)
 
     lab.run("advance-clock", str(days))
     # The daemons keep the real clock and refuse certificates that are not valid yet for them,
     # so the units cannot all become active here: wait for the hooks only.
     lab.run("wait", "--idle", "--timeout", "600", timeout=660)
 
+    for unit in units(lab):
+        since = [entry for entry in status_log(lab, unit) if datetime.fromisoformat(entry["since"]) >= start]
+        assert not [entry for entry in since if entry["name"] == "error"], (unit, since)
+        if unit == leader:
+            continue  # it signs its own new certificates before it reports
+        advice = EXPIRED_ADVICE[unit.split("/")[0]]
+        assert any(
+            entry["name"] == "blocked" and entry["message"].endswith(f"certificates have expired: {advice}, or run reissue-certificates")
+            for entry in since
+        ), (unit, since)
     renewed = leaf_certificates(lab)
     for key, cert in before.items():
-        assert renewed[key].fingerprint(hashes.SHA256()) != cert.fingerprint(hashes.SHA256()), key
         assert renewed[key].not_valid_after_utc > cert.not_valid_after_utc + timedelta(days=days - 1), key
     for unit in units(lab):
         app = unit.split("/")[0]

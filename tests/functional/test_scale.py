@@ -144,6 +144,8 @@ def test_moving_central_to_other_machines_keeps_the_databases_and_quorum(lab: La
     lab.exec("ovn-central/0", "ovn-nbctl", "--wait=sb", "lr-add", "scale-router")
     before = databases_content(lab, "ovn-central/0")
     old_units = units_of(model_state(lab), "ovn-central")
+    # the chassis follow the new endpoint list without restarting ovn-controller (issue 11)
+    controllers = {unit: controller_pid(lab, unit) for unit in units_of(model_state(lab), "ovn-chassis")}
 
     for new_machine in ("3", "4", "5"):  # three joining at once: raft takes one change at a time
         lab.run("add-unit", "ovn-central", "--to", new_machine)
@@ -164,6 +166,7 @@ def test_moving_central_to_other_machines_keeps_the_databases_and_quorum(lab: La
     state = model_state(lab)
     assert {state["units"][unit]["machine"] for unit in units_of(state, "ovn-central")} == {"3", "4", "5"}
     assert_chassis_use_every_central(lab, state)
+    assert {unit: controller_pid(lab, unit) for unit in controllers} == controllers
     assert_vms_ping(lab)
     # The removed units' machines keep a backup: databases, certificates and logs.
     for unit in ("ovn-chassis/0", "ovn-chassis/1"):  # machines 0 and 1

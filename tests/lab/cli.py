@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import json
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -164,6 +165,17 @@ def cmd_model_config(args: argparse.Namespace) -> int:
             model.set_model_config(parse_strings(args.values), datetime.now(UTC).timestamp())
         else:
             print(yaml.safe_dump(model.model_config(), sort_keys=True), end="")
+    return 0
+
+
+def cmd_show_status_log(args: argparse.Namespace) -> int:
+    """`juju show-status-log UNIT`: the unit's workload statuses, oldest first."""
+    history = read_model(args.model).status_log(args.unit)
+    if args.format == "json":
+        print(json.dumps(history))
+        return 0
+    for entry in history:
+        print(f"{entry['since']}  workload  {entry['name']:<12} {entry['message']}")
     return 0
 
 
@@ -416,6 +428,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("offer", help="offer an endpoint to other models (juju offer app:endpoint)")
     p.add_argument("endpoint", help="app:endpoint")
     p.set_defaults(func=cmd_offer)
+    p = sub.add_parser("show-status-log", help="a unit's workload status history (juju show-status-log)")
+    p.add_argument("unit")
+    p.add_argument("--format", choices=["tabular", "json"], default="tabular")
+    p.set_defaults(func=cmd_show_status_log)
     p = sub.add_parser("advance-clock", help="move the clock hooks see forward (libfaketime); update-status runs")
     p.add_argument("days", type=float)
     p.set_defaults(func=cmd_advance_clock)

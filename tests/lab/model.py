@@ -39,6 +39,7 @@ HOOK_TIMEOUT_S = 900
 SPACES = {"alpha": "lab0", "underlay": "lab1"}
 SPACE_BRIDGES = {"lab0": "br-phy", "lab1": "br-data"}
 DEFAULT_SPACE = "alpha"
+STATUS_HISTORY = 100  # workload statuses kept per unit (show-status-log)
 # Model config the lab knows, with its defaults. update-status-hook-interval is Juju's (same
 # default and bounds); leader-lease-timeout is the lab's: Juju's leader holds a 60 s lease that
 # its agent renews every 30 s, so another unit leads 30-60 s after the leader's machine died;
@@ -1368,7 +1369,7 @@ class Model:
             raise LabError(f"action failed with a charm error ({result['error']})")
         if not result["ok"]:
             spec["failures"] += 1
-            spec["status"] = {"name": "error", "message": f'hook failed: "{event["kind"].replace("_", "-")}"'}
+            self._set_status(unit, {"name": "error", "message": f'hook failed: "{event["kind"].replace("_", "-")}"'})
             spec["error"] = result["error"]
             backoff = min(5 * 2 ** (spec["failures"] - 1), 60)
             spec["retry_after"] = datetime.now(UTC).timestamp() + backoff
@@ -1385,11 +1386,28 @@ class Model:
             if rid in before:
                 self._apply_databags(unit, rid, before[rid], view)
         self._apply_secrets(unit, request["state"]["secrets"], out["secrets"])
-        spec.update(opened_ports=out["opened_ports"], status=out["unit_status"], workload_version=out["workload_version"])
+        self._set_status(unit, out["unit_status"])
+        spec.update(opened_ports=out["opened_ports"], workload_version=out["workload_version"])
         if out["app_status"] != request["state"]["app_status"]:  # status-set --application: leader only
             self.apps[app]["status"] = out["app_status"]
         if event["kind"] == "remove":
             self._forget_unit(unit)
+
+    def _set_status(self, unit: str, status: dict[str, str]) -> None:
+        """The unit's workload status, kept in its history when it changes (`juju show-status-log`
+        lists the last ones; Juju keeps more, the lab the last STATUS_HISTORY)."""
+        spec = self.units[unit]
+        if status != spec["status"]:
+            history = spec.setdefault("status_history", [])
+            history.append({**status, "since": datetime.now(UTC).isoformat(timespec="seconds")})
+            del history[:-STATUS_HISTORY]
+        spec["status"] = status
+
+    def status_log(self, unit: str) -> list[dict[str, str]]:
+        """The unit's workload statuses, oldest first, as `juju show-status-log` shows them."""
+        if unit not in self.units:
+            raise LabError(f'unit "{unit}" not found')
+        return list(self.units[unit].get("status_history", []))
 
     def _apply_databags(self, unit: str, rid: str, before: dict[str, Any], view: dict[str, Any]) -> None:
         """Apply what the hook itself wrote. Comparing with the hook's input, not with the model's

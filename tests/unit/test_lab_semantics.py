@@ -10,6 +10,7 @@ import yaml
 
 from tests.lab.action_params import ActionParamsError, checked_params
 from tests.lab.model import (
+    STATUS_HISTORY,
     LabError,
     Model,
     checked_interface_name,
@@ -256,6 +257,34 @@ class TestApplicationStatus:
         assert model.application_status("db") == {"name": "active", "message": ""}
         model.apps["db"]["status"] = {"name": "blocked", "message": "set by the leader"}
         assert model.application_status("db") == {"name": "blocked", "message": "set by the leader"}
+
+
+
+class TestStatusLog:
+    def test_each_change_is_kept_in_order_and_a_repeat_is_not(self):
+        model, _ = model_with_peers("0")
+        unit = model.admit_unit("db", "0")
+        for status in [("blocked", "expired"), ("blocked", "expired"), ("active", "")]:
+            model._set_status(unit, {"name": status[0], "message": status[1]})
+
+        assert [(entry["name"], entry["message"]) for entry in model.status_log(unit)] == [
+            ("blocked", "expired"), ("active", ""),
+        ]
+        assert model.workload_status(unit) == {"name": "active", "message": ""}
+
+    def test_only_the_last_statuses_are_kept(self):
+        model, _ = model_with_peers("0")
+        unit = model.admit_unit("db", "0")
+        for n in range(STATUS_HISTORY + 5):
+            model._set_status(unit, {"name": "waiting", "message": str(n)})
+
+        log = model.status_log(unit)
+        assert len(log) == STATUS_HISTORY and log[-1]["message"] == str(STATUS_HISTORY + 4)
+
+    def test_an_unknown_unit_is_refused(self):
+        model, _ = model_with_peers("0")
+        with pytest.raises(LabError, match='unit "db/7" not found'):
+            model.status_log("db/7")
 
 
 class TestActionParameters:

@@ -69,6 +69,29 @@ def test_render_exec_drop_in_replaces_exec_stop_when_given():
     assert lines[lines.index("ExecStop="):] == ["ExecStop=", "ExecStop=/bin/false --now"]
 
 
+@pytest.mark.parametrize(
+    ("start", "stop"),
+    [
+        (["/usr/share/ovn/scripts/ovn-ctl", "run_nb_ovsdb", "--", "--remote=pssl:6641:[fd00::1]"], None),
+        (["/usr/share/ovn/scripts/ovn-ctl", "start_northd", "--ovn-northd-nb-db=ssl:10.0.0.1:6641,ssl:10.0.0.2:6641"],
+         ["/usr/share/ovn/scripts/ovn-ctl", "stop_northd", "--ovn-manage-ovsdb=no"]),
+    ],
+    ids=["start-only", "start-and-stop"],
+)
+def test_parse_exec_drop_in_reads_back_the_command_lines_render_exec_drop_in_wrote(start, stop):
+    parsed = services.parse_exec_drop_in(services.render_exec_drop_in(start, stop))
+    assert parsed == services.ExecCommands(start, stop)
+
+
+def test_parse_exec_drop_in_splits_quoted_arguments_as_systemd_does():
+    text = "[Service]\nExecStart=\nExecStart=/bin/echo 'two words' --x=\"a b\"\n"
+    assert services.parse_exec_drop_in(text) == services.ExecCommands(["/bin/echo", "two words", "--x=a b"])
+
+
+def test_parse_exec_drop_in_is_none_without_a_start_command():
+    assert services.parse_exec_drop_in("[Service]\nExecStart=\nExecStop=/bin/false\n") is None
+
+
 def test_drop_in_path_is_in_the_units_drop_in_directory():
     assert services.drop_in_path("ovn-northd.service") == Path(
         "/etc/systemd/system/ovn-northd.service.d/10-charmed-ovn.conf"

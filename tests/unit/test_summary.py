@@ -270,3 +270,39 @@ def test_as_dict_orders_expected_versions_by_member():
         "central-0",
         "central-2",
     ]
+
+
+# --- certificate_block -----------------------------------------------------------------------------
+
+RENEWAL, CA_RENEWAL = "the leader renews them", "renew the CA"
+
+
+def test_certificate_block_of_valid_certificates_is_none(valid):
+    assert summary.certificate_block({"CA": valid, "ovnnb": valid}, NOW, RENEWAL, CA_RENEWAL) is None
+
+
+def test_certificate_block_names_the_expired_ones_together_and_who_renews_them(valid, expired):
+    certificates = {"CA": valid, "ovnsb": expired, "ovnnb": expired}
+    assert summary.certificate_block(certificates, NOW, RENEWAL, CA_RENEWAL) == (
+        "ovnnb, ovnsb certificates have expired: the leader renews them, or run reissue-certificates"
+    )
+
+
+def test_certificate_block_of_one_certificate_is_singular(expired):
+    assert summary.certificate_block({"client": expired}, NOW, RENEWAL, CA_RENEWAL) == (
+        "client certificate has expired: the leader renews them, or run reissue-certificates"
+    )
+
+
+def test_certificate_block_of_an_expired_ca_says_renew_the_ca(expired):
+    assert summary.certificate_block({"CA": expired}, NOW, RENEWAL, CA_RENEWAL) == (
+        "the CA certificate has expired: renew the CA"
+    )
+
+
+def test_certificate_block_not_valid_yet_comes_first_and_names_the_clock(expired, not_yet_valid):
+    certificates = {"ovnnb": not_yet_valid, "ovnsb": expired}
+    assert summary.certificate_block(certificates, NOW, RENEWAL, CA_RENEWAL) == (
+        "ovnnb certificate is not valid yet: this machine's clock is behind the CA's; correct it (NTP), then run "
+        "reissue-certificates; ovnsb certificate has expired: the leader renews them, or run reissue-certificates"
+    )

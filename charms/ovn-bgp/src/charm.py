@@ -28,6 +28,7 @@ from charmed_ovn import (
     ovsdb_client,
     paths,
     pki,
+    securitylog,
     services,
     upgrade,
 )
@@ -65,6 +66,7 @@ class OVNBgpCharm(ops.CharmBase):
     def __init__(self, framework: ops.Framework):
         super().__init__(framework)
         self.files = paths.charm_files(self.app.name)
+        securitylog.open_hook(self, self.files.config_seen)
         self._table_taken: str | None = None  # why the configured table cannot be used, this hook
         self.certificates = TLSCertificatesRequiresV4(
             self,
@@ -255,6 +257,7 @@ class OVNBgpCharm(ops.CharmBase):
             logger.warning("the Northbound is out of reach: the integration's OVN rows stay for now")
 
     def _on_remove(self, _: ops.RemoveEvent) -> None:
+        securitylog.shutdown(self.unit.name, f"{self.unit.name} shutting down BGP before departure")
         self._disable(bool(self.config["manual-bgpd-config"]))
         chassis.remove_charm_files(self.files)
 

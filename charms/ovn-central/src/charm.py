@@ -51,8 +51,8 @@ class OVNCentralCharm(ops.CharmBase):
 
     def __init__(self, framework: ops.Framework):
         super().__init__(framework)
-        securitylog.configure(bool(self.config["security-log"]))
         self.files = paths.charm_files(self.app.name)
+        securitylog.open_hook(self, self.files.config_seen)
         self.tls_provider = tls.TLSCertificatesProvidesV4(self, CERTIFICATES)
         self.ca_requirer = tls.TLSCertificatesRequiresV4(
             self, CA, certificate_requests=[self._ca_request], mode=tls.Mode.APP,
@@ -145,7 +145,8 @@ class OVNCentralCharm(ops.CharmBase):
             return  # a paused unit's services stay down (its upgrade turn waits for `resume`)
         if pending and cluster.app.upgrade_turn == self.unit.name:
             self._upgrade_packages(cluster, pending)
-        membership.run_databases(cluster, self.unit.is_leader(), self._address, sorted(set(self._client_addresses.values())), self.files)
+        listen = sorted(set(self._client_addresses.values()))
+        membership.run_databases(cluster, self.unit.is_leader(), self._address, listen, options.inactivity_probe_s, self.files)
         members = central_cluster.client_addresses_of_members(cluster.units, OVSDB_ENDPOINTS[0])
         if not members:
             return
@@ -155,7 +156,7 @@ class OVNCentralCharm(ops.CharmBase):
             self._conversion_errors = upgrade.convert_ready(conversions, cluster)
             conversions = self._conversions(cluster)
         self._publish_endpoints(cluster)
-        endpoints = ovsdb.Endpoints.of_members(members)
+        endpoints = ovsdb.Endpoints.of_members(members, paths.SB_PRIVILEGED_PORT)  # the tools' SB: no RBAC role
         clients.install_wrappers(endpoints.nb, endpoints.sb, self.files)
         timer_ms = upgrade.election_timer_ms(options.election_timer_ms, cluster.units, conversions)
         for db in DATABASES:
@@ -218,7 +219,7 @@ class OVNCentralCharm(ops.CharmBase):
         self.unit.status = ops.MaintenanceStatus(f"upgrading OVN to {target}")
         if upgrade.upgrade_packages(cluster.local.ovn_version, pending):
             self._publish_identity(cluster, "")
-            securitylog.log_event(securitylog.SYS, "sys_upgrade", version=target, unit=self.unit.name)
+            securitylog.admin("upgrade_ovn", self.unit.name, f"OVN upgraded to {target}", version=target)
             if self.unit.is_leader():  # no later hook of its own would hand the turn on
                 upgrade.pass_turn(cluster)
 
@@ -261,7 +262,7 @@ class OVNCentralCharm(ops.CharmBase):
             return
         for service in services_:
             certificate_files.start_reissue(self.files, service)
-            securitylog.log_event(securitylog.AUTHN, "reissue_certificate", service=service, unit=self.unit.name)
+            securitylog.admin("reissue_certificate", self.unit.name, f"{service} certificate reissue requested", service=service)
         self._reconcile(event)
         event.set_results(certificate_files.reissue_outcomes(self.files, services_))
 
@@ -291,7 +292,7 @@ class OVNCentralCharm(ops.CharmBase):
     def _replace_ca(self, event: ops.ActionEvent, authority: Authority, reason: str) -> None:
         """Make `authority` the CA, reissue every certificate in the model, report each one."""
         self._authorities.replace(authority, reason)
-        securitylog.log_event(securitylog.AUTHZ, "authz_admin", action=reason, unit=self.unit.name)
+        securitylog.admin(reason, self.unit.name, f"{reason} requested: every certificate is reissued")
         self._reconcile(event)
         event.set_results(
             {"new-ca": "issued", "fingerprint": authority.fingerprint, "certificates": signing.report(self._issued)}
@@ -370,8 +371,8 @@ class OVNCentralCharm(ops.CharmBase):
         maintenance.run_pause(event, self.files, daemons.PAUSE_ORDER, self.unit.name, maintenance.raft_problems)
 
     def _on_resume(self, event: ops.ActionEvent) -> None:
-        maintenance.run_resume(event, self.files, daemons.PAUSE_ORDER, self.unit.name)
-        self._reconcile(event)
+        if maintenance.run_resume(event, self.files, daemons.PAUSE_ORDER, self.unit.name):
+            self._reconcile(event)
 
     def _on_restart_services(self, event: ops.ActionEvent) -> None:
         maintenance.run_restart(

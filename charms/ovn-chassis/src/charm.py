@@ -7,6 +7,7 @@ import functools
 import logging
 import socket
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import ops
 from charmlibs.interfaces.tls_certificates import (
@@ -28,6 +29,7 @@ from charmed_ovn import (
     pki,
     securitylog,
     services,
+    summary,
     upgrade,
     vlog,
 )
@@ -38,6 +40,9 @@ logger = logging.getLogger(__name__)
 
 OVSDB = "ovsdb"
 CERTIFICATES = "certificates"
+# what to do about a certificate that is not valid now (summary.certificate_block)
+CERTIFICATE_RENEWAL = "the certificates provider renews them"
+CA_RENEWAL = "renew the CA at the certificates provider"
 
 
 @dataclass(frozen=True)
@@ -58,8 +63,8 @@ class OVNChassisCharm(ops.CharmBase):
 
     def __init__(self, framework: ops.Framework):
         super().__init__(framework)
-        securitylog.configure(bool(self.config["security-log"]))
         self.files = paths.charm_files(self.app.name)
+        securitylog.open_hook(self, self.files.config_seen)
         self._southbound_connection: ovsdb_client.Southbound | None = None
         self.certificates = TLSCertificatesRequiresV4(
             self,
@@ -243,6 +248,7 @@ class OVNChassisCharm(ops.CharmBase):
 
     def _on_remove(self, _: ops.RemoveEvent) -> None:
         """Leave the Southbound database and take away everything this unit set up."""
+        securitylog.shutdown(self.unit.name, f"{self.unit.name} shutting down OVN services before departure")
         if maintenance.is_paused(self.files):  # ovn-controller must run to leave the Southbound
             maintenance.resume(self.files, [chassis.CONTROLLER_UNIT])
         if services.is_active(f"{chassis.CONTROLLER_UNIT}.service"):
@@ -276,7 +282,7 @@ class OVNChassisCharm(ops.CharmBase):
             return
         self.certificates.regenerate_private_key()
         for service in pki.CHASSIS_SERVICES:
-            securitylog.log_event(securitylog.AUTHN, "reissue_certificate", service=service, unit=self.unit.name)
+            securitylog.admin("reissue_certificate", self.unit.name, f"{service} certificate reissue requested", service=service)
         # One unit key serves both certificates, so both are reissued.
         event.set_results(
             {service: "requested: the certificates provider signs it" for service in pki.CHASSIS_SERVICES}
@@ -290,8 +296,8 @@ class OVNChassisCharm(ops.CharmBase):
         maintenance.run_pause(event, self.files, [chassis.CONTROLLER_UNIT], self.unit.name, maintenance.no_problems)
 
     def _on_resume(self, event: ops.ActionEvent) -> None:
-        maintenance.run_resume(event, self.files, [chassis.CONTROLLER_UNIT], self.unit.name)
-        self._reconcile(event)
+        if maintenance.run_resume(event, self.files, [chassis.CONTROLLER_UNIT], self.unit.name):
+            self._reconcile(event)
 
     def _on_restart_services(self, event: ops.ActionEvent) -> None:
         maintenance.run_restart(
@@ -328,7 +334,7 @@ class OVNChassisCharm(ops.CharmBase):
         if not all(services.is_installed(package) for package in chassis.PACKAGES):
             return ops.MaintenanceStatus("installing Open vSwitch and ovn-controller")
         if maintenance.is_paused(self.files):
-            return ops.MaintenanceStatus("paused: ovn-controller is stopped, its flows keep forwarding; the resume action starts it")
+            return ops.MaintenanceStatus(maintenance.CHASSIS_PAUSED)
         if self.model.get_relation(CERTIFICATES) is None:
             return ops.BlockedStatus("missing relation to a certificates provider")
         options = self._config()
@@ -343,6 +349,9 @@ class OVNChassisCharm(ops.CharmBase):
             return ops.WaitingStatus("waiting for the Southbound endpoints from ovn-central")
         if not self.files.certificate(pki.CONTROLLER_SERVICE).exists():
             return ops.WaitingStatus("waiting for certificates from the certificates provider")
+        installed = certificate_files.present(self.files, pki.CHASSIS_SERVICES)
+        if block := summary.certificate_block(installed, datetime.now(UTC), CERTIFICATE_RENEWAL, CA_RENEWAL):
+            return ops.BlockedStatus(block)
         if not chassis.controller_connected():
             return ops.WaitingStatus("ovn-controller is not connected to the Southbound database")
         if not self._southbound(endpoints.sb).chassis_registered(self._system_id):

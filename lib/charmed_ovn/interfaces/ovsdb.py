@@ -42,10 +42,11 @@ class Endpoints:
     sb: str
 
     @classmethod
-    def of_members(cls, addresses: Iterable[str]) -> Endpoints:
-        """Every member's TLS client listener, in a stable order."""
+    def of_members(cls, addresses: Iterable[str], sb_port: int = paths.SB_PORT) -> Endpoints:
+        """Every member's TLS client listener, in a stable order; the Southbound's on `sb_port`
+        (the chassis', with RBAC, by default)."""
         members = list(addresses)
-        return cls(nb=connection_string(members, paths.NB_PORT), sb=connection_string(members, paths.SB_PORT))
+        return cls(nb=connection_string(members, paths.NB_PORT), sb=connection_string(members, sb_port))
 
 
 def format_address(address: str) -> str:

@@ -31,6 +31,7 @@ from charmed_ovn import (
     certificate_files,
     clients,
     daemons,
+    listeners,
     ovsdb_client,
     paths,
     pki,
@@ -107,6 +108,7 @@ class FakeMachine(FakeLogLevels):
         self.unreachable: set[str] = set()  # raft remotes that refuse connections (dead machines)
         self.encaps: dict[str, str] = {}  # the Southbound's chassis -> encapsulation address
         self.bgp_chassis: set[str] = set()  # chassis whose ovn-bgp made its router in the Northbound
+        self.listeners: dict[str, list[listeners.Listener]] = {}  # each database server's listeners
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         super().install(monkeypatch)
@@ -124,6 +126,7 @@ class FakeMachine(FakeLogLevels):
             "is_reachable",
         ):
             monkeypatch.setattr(raft, name, getattr(self, name))
+        monkeypatch.setattr(listeners, "apply", self.apply_listeners)
         monkeypatch.setattr(daemons, "northd_state", self.northd_state)
         monkeypatch.setattr(daemons, "northd_threads", self.northd_threads)
         monkeypatch.setattr(daemons, "set_northd_threads", self.set_northd_threads)
@@ -298,6 +301,13 @@ class FakeMachine(FakeLogLevels):
                 fake.initialised, fake.server_id, fake.cluster_id = False, None, None
                 self.log.append(("remove-database", short))
 
+    def apply_listeners(self, db: Database, wanted: list[listeners.Listener], files: paths.CharmFiles) -> bool:
+        changed = self.listeners.get(db.short) != wanted
+        self.listeners[db.short] = list(wanted)
+        if changed:
+            self.log.append(("listeners", db.short))
+        return changed
+
     def northd_state(self) -> str | None:
         if self.northd_answering and self.is_active("ovn-northd"):
             return "active"
@@ -456,24 +466,28 @@ def sign_csrs(csrs_json: str, ca: Certificate, ca_key: str) -> dict[str, str]:
     }
 
 
-def issue_local_certificates(ca: Certificate, ca_key: str, address: str = ADDRESS) -> dict[str, str]:
-    """Certificates for this unit's keys (created on disk now, where the charm keeps them)."""
+def issue_local_certificates(
+    ca: Certificate, ca_key: str, address: str = ADDRESS, signed_at: datetime | None = None
+) -> dict[str, str]:
+    """Certificates for this unit's keys (created on disk now, where the charm keeps them), signed
+    at `signed_at` (default now)."""
     files = paths.charm_files(APP)
     issued = {}
     for service in SERVICES:
         key = certificate_files.load_or_create_key(files.private_key(service))
         csr = pki.make_csr(pki.service_request(HOSTNAME, service, [address]), key)
-        issued[service] = str(pki.sign(csr, ca, ca_key))
+        issued[service] = str(pki.sign(csr, ca, ca_key, now=signed_at))
     return issued
 
 
 def member_app_data(
-    ca: Certificate, ca_key: str, *, cluster_ids: bool = True, unit: str = UNIT
+    ca: Certificate, ca_key: str, *, cluster_ids: bool = True, unit: str = UNIT, signed_at: datetime | None = None
 ) -> dict[str, str]:
-    """Peer app data of a formed cluster in which this unit (`unit`) holds valid certificates."""
+    """Peer app data of a formed cluster in which this unit (`unit`) holds certificates signed at
+    `signed_at` (default now: valid)."""
     data = {
         "ca-certificate": str(ca),
-        "certificates": json.dumps({unit: issue_local_certificates(ca, ca_key)}, sort_keys=True),
+        "certificates": json.dumps({unit: issue_local_certificates(ca, ca_key, signed_at=signed_at)}, sort_keys=True),
     }
     if cluster_ids:
         data.update({"nb-cluster-id": "nb-cluster", "sb-cluster-id": "sb-cluster"})
@@ -530,3 +544,24 @@ def key_matches(certificate_pem: str, key_path: Path) -> bool:
     return Certificate.from_string(certificate_pem).matches_private_key(
         PrivateKey.from_string(key_path.read_text())
     )
+
+
+class LeaderOptionTest:
+    """What tests of one option on a settled leader start from: a Context, a running member and
+    its CA; `settled` runs an earlier hook with some config and clears the machine's log."""
+
+    ctx: testing.Context
+    machine: FakeMachine
+
+    @pytest.fixture(autouse=True)
+    def context(self, machine: FakeMachine) -> None:
+        self.ctx = testing.Context(OVNCentralCharm)
+        self.machine = machine.running_member()
+        self.ca, self.ca_key = new_ca()
+
+    def state(self, config: dict | None = None) -> testing.State:
+        return leader_state(self.ca, self.ca_key, config)
+
+    def settled(self, config: dict) -> None:
+        self.ctx.run(self.ctx.on.config_changed(), self.state(config))
+        self.machine.log.clear()

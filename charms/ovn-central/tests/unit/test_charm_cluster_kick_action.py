@@ -120,7 +120,8 @@ class TestCharmClusterKickAction:
             self.kick(sb_server_id="b002")
 
         assert (
-            "security=true category=AUTHZ event=cluster_kick database=OVN_Southbound server=b002 unit=ovn-central/0"
+            "security=true category=AUTHZ event=authz_admin action=cluster_kick database=OVN_Southbound "
+            'node=ovn-central/0 server=b002 msg="server b002 kicked from the OVN_Southbound cluster"'
         ) in [record.getMessage() for record in caplog.records]
 
     def test_given_appctl_refuses_when_cluster_kick_then_fails_with_its_reason(self):

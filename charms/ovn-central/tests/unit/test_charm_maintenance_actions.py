@@ -9,7 +9,7 @@ import logging
 import pytest
 from ops import testing
 
-from charmed_ovn import central_status, paths, raft
+from charmed_ovn import maintenance, paths, raft
 from charmed_ovn.databases import DATABASES, SB, Database
 from charmed_ovn.interfaces.ovsdb import remote
 from tests.charm_unit import action_failure, run_action
@@ -30,7 +30,7 @@ from .fake_machine import (
 NB_UNIT, SB_UNIT, NORTHD_UNIT = "ovn-ovsdb-server-nb.service", "ovn-ovsdb-server-sb.service", "ovn-northd.service"
 PAUSED_UNITS = [NORTHD_UNIT, SB_UNIT, NB_UNIT]  # in the order pause stops them
 ALL_THREE = {0: ADDRESS, 1: PEER_ADDRESSES[1], 2: PEER_ADDRESSES[2]}
-PAUSED = testing.MaintenanceStatus(central_status.PAUSED)
+PAUSED = testing.MaintenanceStatus(maintenance.CENTRAL_PAUSED)
 
 
 class TestCharmMaintenanceActions:
@@ -161,8 +161,8 @@ class TestCharmMaintenanceActions:
             run_action(self.ctx, "pause", state)
 
         assert (
-            "security=true category=SYS event=sys_shutdown "
-            "services=ovn-northd,ovn-ovsdb-server-sb,ovn-ovsdb-server-nb unit=ovn-central/0"
+            "security=true category=AUTHZ event=authz_admin action=disable_service node=ovn-central/0 "
+            'service=ovn-northd,ovn-ovsdb-server-sb,ovn-ovsdb-server-nb msg="OVN services stopped for maintenance (pause)"'
         ) in [record.getMessage() for record in caplog.records]
 
     # --- resume ---
@@ -194,6 +194,17 @@ class TestCharmMaintenanceActions:
         assert self.ctx.action_results == {"resumed": "not paused"}
         assert self.machine.started_or_restarted() == []
         assert out.unit_status.name == "active"
+
+    def test_given_unit_not_paused_when_resume_then_nothing_is_reconciled_and_the_log_says_why(self, caplog):
+        state = self.settled()
+        sources_before = list(self.machine.sources)
+
+        with caplog.at_level(logging.INFO, logger="charmed_ovn.maintenance"):
+            run_action(self.ctx, "resume", state)
+
+        assert self.machine.sources == sources_before  # every reconcile configures the apt source first
+        assert self.machine.log == []
+        assert "resume: ovn-central/0 is not paused, nothing to do" in caplog.messages
 
     # --- restart-services ---
 
@@ -234,3 +245,22 @@ class TestCharmMaintenanceActions:
 
         assert message == "OVN_Northbound did not rejoin its cluster after the restart"
         assert self.machine.log == [("restart", NB_UNIT)]
+
+    def test_given_raft_not_settling_after_a_restart_then_it_fails_naming_the_last_problem_seen_by_the_deadline(
+        self, monkeypatch, clock
+    ):
+        state = self.settled()
+        asked_at: list[float] = []
+
+        def raft_problems() -> list[str]:  # the check before is clear; every later one finds a new problem
+            asked_at.append(clock.now)
+            return [] if len(asked_at) == 1 else [f"problem {len(asked_at)}"]
+
+        monkeypatch.setattr(maintenance, "raft_problems", raft_problems)
+
+        message = action_failure(self.ctx, "restart-services", state)
+
+        assert message == f"restarted, but problem {len(asked_at)}"
+        settle_start = asked_at[1]
+        assert asked_at[-1] <= settle_start + maintenance.RAFT_SETTLE_TIMEOUT_S
+        assert asked_at[1:] == sorted(set(asked_at[1:]))  # a wait between any two questions: none after the last

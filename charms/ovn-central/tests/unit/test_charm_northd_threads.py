@@ -6,26 +6,16 @@ from __future__ import annotations
 import pytest
 from ops import testing
 
-from .fake_machine import OVNCentralCharm, leader_state, new_ca
+from .fake_machine import LeaderOptionTest
 
 
-class TestCharmNorthdThreads:
-    @pytest.fixture(autouse=True)
-    def context(self, machine):
-        self.ctx = testing.Context(OVNCentralCharm)
-        self.machine = machine.running_member()
-        self.ca, self.ca_key = new_ca()
-
-    def state(self, config: dict | None = None) -> testing.State:
-        return leader_state(self.ca, self.ca_key, config)
-
-    def settled(self, threads: int) -> None:
+class TestCharmNorthdThreads(LeaderOptionTest):
+    def settled_with(self, threads: int) -> None:
         """A unit whose earlier hook ran ovn-northd with `threads`; its log starts empty."""
-        self.ctx.run(self.ctx.on.config_changed(), self.state({"northd-threads": threads}))
-        self.machine.log.clear()
+        self.settled({"northd-threads": threads})
 
     def test_given_settled_northd_when_threads_raised_then_set_live_without_a_restart(self):
-        self.settled(1)
+        self.settled_with(1)
 
         out = self.ctx.run(self.ctx.on.config_changed(), self.state({"northd-threads": 4}))
 
@@ -35,7 +25,7 @@ class TestCharmNorthdThreads:
         assert out.unit_status.name == "active"
 
     def test_given_northd_at_four_threads_when_back_to_one_then_live_and_the_argument_is_gone(self):
-        self.settled(4)
+        self.settled_with(4)
 
         self.ctx.run(self.ctx.on.config_changed(), self.state({"northd-threads": 1}))
 
@@ -44,14 +34,14 @@ class TestCharmNorthdThreads:
         assert "n-threads" not in self.machine.drop_ins["ovn-northd.service"]
 
     def test_given_northd_at_its_count_when_a_hook_runs_then_nothing_is_set(self):
-        self.settled(4)
+        self.settled_with(4)
 
         self.ctx.run(self.ctx.on.update_status(), self.state({"northd-threads": 4}))
 
         assert self.machine.log == []
 
     def test_given_northd_restarted_by_systemd_when_a_hook_runs_then_its_command_line_count_holds(self):
-        self.settled(4)
+        self.settled_with(4)
         self.machine.restart("ovn-northd")  # a crash: systemd starts it from the drop-in again
         self.machine.log.clear()
 
@@ -62,7 +52,7 @@ class TestCharmNorthdThreads:
 
     @pytest.mark.parametrize("threads", [0, -1, 257])
     def test_given_out_of_range_threads_when_config_changed_then_blocked_and_nothing_changed(self, threads):
-        self.settled(2)
+        self.settled_with(2)
 
         out = self.ctx.run(self.ctx.on.config_changed(), self.state({"northd-threads": threads}))
 

@@ -82,9 +82,8 @@ class TestCharmOvsdbRelations:
     def test_given_ovsdb_endpoints_in_other_spaces_when_reconcile_then_bound_address_is_where_servers_listen(
         self,
     ):
-        # Each endpoint can be bound to its own space. The NB/SB servers listen on the cluster
-        # address only (`--remote=pssl:PORT:IP`), so a per-unit bound-address elsewhere is an
-        # address nobody answers on.
+        # Each endpoint can be bound to its own space: the servers listen on each endpoint's
+        # address, so the bound-address a client gets is one the servers answer on.
         spaces = {
             network("cluster", ADDRESS),
             network("ovsdb", "10.1.0.10"),
@@ -94,7 +93,7 @@ class TestCharmOvsdbRelations:
 
         out = self.ctx.run(self.ctx.on.update_status(), self.state(leader=True, networks=spaces))
 
-        listeners = self.machine.drop_ins["ovn-ovsdb-server-sb.service"]
+        targets = {listener.target for listener in self.machine.listeners["sb"]}
         for endpoint in ("ovsdb", "ovsdb-cms"):
             bound = relation(out, endpoint).local_unit_data["bound-address"]
-            assert f"--remote=pssl:6642:{bound}" in listeners
+            assert {f"pssl:6642:{bound}", f"pssl:16642:{bound}"} <= targets

@@ -125,10 +125,13 @@ class TestCharmScaleDown:
         with caplog.at_level(logging.INFO, logger="charmed_ovn.security"):
             self.departs(state, remote_unit=1, departing_unit=LOCAL)
 
-        events = [r.getMessage() for r in caplog.records if "event=cluster_leave" in r.getMessage()]
+        events = [r.getMessage() for r in caplog.records if "event=sys_shutdown" in r.getMessage() or "action=cluster_leave" in r.getMessage()]
         assert events == [
-            f"security=true category=AUTHZ event=cluster_leave database=OVN_Northbound unit={UNIT}",
-            f"security=true category=AUTHZ event=cluster_leave database=OVN_Southbound unit={UNIT}",
+            f'security=true category=SYS event=sys_shutdown node={UNIT} msg="{UNIT} shutting down OVN services before departure"',
+            "security=true category=AUTHZ event=authz_admin action=cluster_leave database=OVN_Northbound "
+            f'node={UNIT} msg="{UNIT} left the OVN_Northbound cluster"',
+            "security=true category=AUTHZ event=authz_admin action=cluster_leave database=OVN_Southbound "
+            f'node={UNIT} msg="{UNIT} left the OVN_Southbound cluster"',
         ]
 
     def test_given_retired_unit_when_departed_from_the_next_peer_then_nothing_more_done(self):
@@ -189,7 +192,7 @@ class TestCharmScaleDown:
             assert sorted(db.servers) == [short_id(server_id(short, 1)), short_id(server_id(short, LOCAL))]
         nb_remotes, sb_remotes, _ = self.machine.wrappers[-1]
         assert nb_remotes == f"ssl:{ADDRESS}:6641,ssl:{PEER_ADDRESSES[1]}:6641"
-        assert sb_remotes == f"ssl:{ADDRESS}:6642,ssl:{PEER_ADDRESSES[1]}:6642"
+        assert sb_remotes == f"ssl:{ADDRESS}:16642,ssl:{PEER_ADDRESSES[1]}:16642"  # the tools' listener: no RBAC
         assert self.machine.actions("leave") == self.machine.actions("stop-and-mask") == []
         assert not self.files.retired_marker.exists()
 

@@ -81,15 +81,15 @@ class TestCharmSetLogLevelAction:
             run_action(self.ctx, "set-log-level", self.state, daemon="ovn-northd", module="northd", level="dbg")
 
         assert (
-            "security=true category=SYS event=sys_log_level_changed daemon=ovn-northd spec=northd:file:dbg "
-            "unit=ovn-central/0"
+            "security=true category=AUTHZ event=authz_admin action=set_log_level daemon=ovn-northd "
+            'node=ovn-central/0 spec=northd:file:dbg msg="log levels of ovn-northd set"'
         ) in [record.getMessage() for record in caplog.records]
 
     def test_given_a_refused_level_when_set_then_no_security_event(self, caplog):
         with caplog.at_level(logging.INFO, logger="charmed_ovn.security"):
             action_failure(self.ctx, "set-log-level", self.state, daemon="ovn-northd", module="raft", level="dbg")
 
-        assert not [record for record in caplog.records if "sys_log_level_changed" in record.getMessage()]
+        assert not [record for record in caplog.records if "action=set_log_level" in record.getMessage()]
 
     def test_given_security_log_off_when_a_level_is_set_then_applied_without_a_security_line(self, caplog):
         self.state = dataclasses.replace(self.state, config={"security-log": False})

@@ -14,6 +14,7 @@ import dataclasses
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -240,11 +241,12 @@ def requested_csrs(state: testing.State) -> list[str]:
     return [request["certificate_signing_request"] for request in json.loads(data)]
 
 
-def provider_app_data(csrs: list[str], ca: Certificate, ca_key: str) -> dict[str, str]:
-    """The provider's answer: each CSR signed by `ca`, in the interface's databag format."""
+def provider_app_data(csrs: list[str], ca: Certificate, ca_key: str, signed_at: datetime | None = None) -> dict[str, str]:
+    """The provider's answer: each CSR signed by `ca` at `signed_at` (default now), in the
+    interface's databag format."""
     certificates = []
     for pem in csrs:
-        certificate = pki.sign(CertificateSigningRequest.from_string(pem), ca, ca_key)
+        certificate = pki.sign(CertificateSigningRequest.from_string(pem), ca, ca_key, now=signed_at)
         certificates.append(
             {
                 "certificate": str(certificate),
@@ -257,9 +259,10 @@ def provider_app_data(csrs: list[str], ca: Certificate, ca_key: str) -> dict[str
 
 
 def with_assigned_certificates(
-    ctx: testing.Context, state: testing.State, ca: Certificate, ca_key: str
+    ctx: testing.Context, state: testing.State, ca: Certificate, ca_key: str, signed_at: datetime | None = None
 ) -> testing.State:
-    """`state` after the unit requested its certificates and the provider answered.
+    """`state` after the unit requested its certificates and the provider answered (signing them
+    at `signed_at`).
 
     Runs one certificates relation-changed so that the library makes the key and the CSRs, then
     puts the provider's signed certificates in the relation; the returned state has not seen them.
@@ -268,7 +271,7 @@ def with_assigned_certificates(
     csrs = requested_csrs(asked)
     assert len(csrs) == len(pki.CHASSIS_SERVICES)
     answered = dataclasses.replace(
-        relation(asked, "certificates"), remote_app_data=provider_app_data(csrs, ca, ca_key)
+        relation(asked, "certificates"), remote_app_data=provider_app_data(csrs, ca, ca_key, signed_at)
     )
     others = {r for r in asked.relations if r.endpoint != "certificates"}
     return dataclasses.replace(asked, relations={*others, answered})
@@ -279,10 +282,12 @@ def configured_state(
     relations: set[testing.RelationBase] | None = None,
     config: dict[str, str | bool | int] | None = None,
     ca: tuple[Certificate, str] | None = None,
+    signed_at: datetime | None = None,
 ) -> testing.State:
     """A unit with `relations` (by default to ovn-central's leader and to a certificates
-    provider) whose provider signed its certificates with `ca` (by default a new CA)."""
+    provider) whose provider signed its certificates with `ca` (by default a new CA) at
+    `signed_at` (default now)."""
     if relations is None:
         relations = {ovsdb_relation(), certificates_relation()}
     state = testing.State(relations=relations, networks=networks(), config=config or {})
-    return with_assigned_certificates(ctx, state, *(ca or pki.generate_ca()))
+    return with_assigned_certificates(ctx, state, *(ca or pki.generate_ca()), signed_at)

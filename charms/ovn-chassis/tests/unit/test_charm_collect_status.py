@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from ops import testing
 
-from charmed_ovn import ovsdb_client, paths
+from charmed_ovn import ovsdb_client, paths, pki
 
 from .fake_machine import (
     APP,
@@ -95,6 +97,26 @@ class TestCharmCollectStatus:
         )
         certificate = ovsdb_client.ClientCertificate.of(paths.charm_files(APP))
         assert self.machine.registration_queries[-1] == (HOSTNAME, SB, certificate)
+
+    def test_given_expired_certificates_when_update_status_then_blocked_with_who_renews_them(self):
+        signed_at = datetime.now(UTC) - pki.LEAF_VALIDITY - timedelta(days=1)
+
+        out = self.ctx.run(self.ctx.on.update_status(), configured_state(self.ctx, signed_at=signed_at))
+
+        assert out.unit_status == testing.BlockedStatus(
+            "client, ovn-controller certificates have expired: the certificates provider renews them, "
+            "or run reissue-certificates"
+        )
+
+    def test_given_certificates_not_valid_yet_when_update_status_then_blocked_naming_the_clock(self):
+        out = self.ctx.run(
+            self.ctx.on.update_status(), configured_state(self.ctx, signed_at=datetime.now(UTC) + timedelta(days=1))
+        )
+
+        assert out.unit_status == testing.BlockedStatus(
+            "client, ovn-controller certificates are not valid yet: this machine's clock is behind the CA's; "
+            "correct it (NTP), then run reissue-certificates"
+        )
 
     def test_given_registered_chassis_with_kernel_datapath_when_reconcile_then_active(self):
         out = self.ctx.run(self.ctx.on.update_status(), configured_state(self.ctx))

@@ -9,14 +9,12 @@ import dataclasses
 import pytest
 from ops import testing
 
-from charmed_ovn import chassis, paths
+from charmed_ovn import chassis, maintenance, paths
 from tests.charm_unit import action_failure, run_action
 
 from .fake_machine import APP, CONTROLLER_UNIT, HOSTNAME, OVS_UNIT, OVNChassisCharm, configured_state
 
-PAUSED = testing.MaintenanceStatus(
-    "paused: ovn-controller is stopped, its flows keep forwarding; the resume action starts it"
-)
+PAUSED = testing.MaintenanceStatus(maintenance.CHASSIS_PAUSED)
 ACTIVE = testing.ActiveStatus(f"chassis {HOSTNAME} registered")
 
 
@@ -111,6 +109,15 @@ class TestCharmMaintenanceActions:
         assert self.ctx.action_results == {"resumed": "not paused"}
         assert self.machine.started_or_restarted() == []
         assert out.unit_status == ACTIVE
+
+    def test_given_chassis_not_paused_when_resume_then_nothing_is_reconciled(self):
+        state = self.settled()
+        sources_before = list(self.machine.sources)
+
+        run_action(self.ctx, "resume", state)
+
+        assert self.machine.sources == sources_before  # every reconcile configures the apt source first
+        assert self.machine.log == []
 
     # --- restart-services ---
 

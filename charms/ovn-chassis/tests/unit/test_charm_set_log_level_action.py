@@ -82,8 +82,8 @@ class TestCharmSetLogLevelAction:
             run_action(self.ctx, "set-log-level", self.state, daemon="ovn-controller", module="ofctrl", level="dbg")
 
         assert (
-            "security=true category=SYS event=sys_log_level_changed daemon=ovn-controller spec=ofctrl:file:dbg "
-            "unit=ovn-chassis/0"
+            "security=true category=AUTHZ event=authz_admin action=set_log_level daemon=ovn-controller "
+            'node=ovn-chassis/0 spec=ofctrl:file:dbg msg="log levels of ovn-controller set"'
         ) in [record.getMessage() for record in caplog.records]
 
     def test_given_security_log_off_when_a_level_is_set_then_applied_without_a_security_line(self, caplog):
