@@ -43,6 +43,7 @@ class CentralConfig:
     renew_before: timedelta
     northd_threads: int
     inactivity_probe_s: int
+    southbound_rbac: bool
 
     @classmethod
     def parse(cls, options: Mapping[str, object]) -> CentralConfig:
@@ -68,4 +69,5 @@ class CentralConfig:
                 f"ovsdb-server-inactivity-probe must be 0 (off) or between {listeners.MIN_INACTIVITY_PROBE_S} and "
                 f"{listeners.MAX_INACTIVITY_PROBE_S} seconds, got {probe}"
             )
-        return cls(source, timer * 1000, timedelta(days=renewal_days), threads, probe)
+        rbac = bool(options["southbound-rbac"])
+        return cls(source, timer * 1000, timedelta(days=renewal_days), threads, probe, rbac)

@@ -67,13 +67,15 @@ class Listener:
     inactivity_probe_ms: int = DEFAULT_INACTIVITY_PROBE_S * 1000
 
 
-def wanted(db: Database, addresses: list[str], inactivity_probe_s: int) -> list[Listener]:
-    """The listeners `db`'s server should have on `addresses`, sorted."""
+def wanted(db: Database, addresses: list[str], inactivity_probe_s: int, rbac: bool = True) -> list[Listener]:
+    """The listeners `db`'s server should have on `addresses`, sorted; without `rbac` the
+    chassis' Southbound listener has no role either (`southbound-rbac=false`)."""
     probe = inactivity_probe_s * 1000
     result = []
     for address in addresses:
         if db is SB:
-            result.append(Listener(f"pssl:{db.client_port}:{format_address(address)}", CHASSIS_ROLE, probe))
+            role = CHASSIS_ROLE if rbac else ""
+            result.append(Listener(f"pssl:{db.client_port}:{format_address(address)}", role, probe))
             result.append(Listener(f"pssl:{paths.SB_PRIVILEGED_PORT}:{format_address(address)}", "", probe))
         else:
             result.append(Listener(f"pssl:{db.client_port}:{format_address(address)}", "", probe))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from charmed_ovn import backup, clients, daemons, listeners, maintenance, paths, raft, securitylog, services
+from charmed_ovn.config import CentralConfig
 from charmed_ovn.databases import DATABASES, Database
 from charmed_ovn.files import write_file
 from charmed_ovn.interfaces import central_cluster
@@ -76,16 +77,17 @@ def run_member(db: Database, address: str, wanted_listeners: list[listeners.List
 
 
 def run_databases(
-    cluster: CentralCluster, may_create: bool, address: str, listen: list[str], probe_s: int, files: paths.CharmFiles
+    cluster: CentralCluster, may_create: bool, address: str, listen: list[str], options: CentralConfig, files: paths.CharmFiles
 ) -> None:
     """Create (`may_create`: the leader, first) or join both clusters and run their servers,
-    listening on `listen` with an inactivity probe of `probe_s`; then publish the cluster ids
-    (the leader) and this unit's server ids once it is a full member."""
+    listening on `listen` with the listener `options` (inactivity probe, Southbound RBAC); then
+    publish the cluster ids (the leader) and this unit's server ids once it is a full member."""
     unit, units = cluster.unit.name, cluster.units
     for db in DATABASES:
         others = [a for name, a in central_cluster.member_addresses(units, db).items() if name != unit]
         if ensure_database(db, cluster.app.cluster_id(db), may_create, address, others):
-            run_member(db, address, listeners.wanted(db, listen, probe_s), files)
+            wanted = listeners.wanted(db, listen, options.inactivity_probe_s, options.southbound_rbac)
+            run_member(db, address, wanted, files)
     for db in DATABASES:
         if may_create and not cluster.app.cluster_id(db) and (cid := raft.local_cluster_id(db)):
             cluster.publish_cluster_id(db, cid)

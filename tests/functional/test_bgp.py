@@ -98,6 +98,9 @@ def make_bundle(directory: Path) -> Path:
     for spec in bundle["applications"].values():
         spec["charm"] = str((BUNDLE.parent / spec["charm"]).resolve())
     bundle["applications"]["ovn-bgp"] = bgp
+    for app, spec in overlay["applications"].items():  # options the overlay gives the bundle's own
+        if app != "ovn-bgp":
+            bundle["applications"][app].setdefault("options", {}).update(spec["options"])
     bundle["relations"] += overlay["relations"]
     path = directory / "bgp.yaml"
     path.write_text(yaml.safe_dump(bundle))

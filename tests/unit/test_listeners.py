@@ -66,3 +66,10 @@ def test_the_schema_has_the_columns_ovsdb_server_reads_for_a_listener():
     columns = listeners.SCHEMA["tables"]["Listener"]["columns"]
     assert {"target", "role", "inactivity_probe", "is_connected", "status"} <= set(columns)
     assert listeners.REMOTE == "db:Charmed_OVN_Listeners,Server,listeners"
+
+
+def test_without_rbac_the_chassis_listener_has_no_role_either():
+    assert listeners.wanted(SB, ["10.0.0.1"], 60, rbac=False) == [
+        Listener("pssl:16642:10.0.0.1", "", 60000),
+        Listener("pssl:6642:10.0.0.1", "", 60000),
+    ]

@@ -146,7 +146,7 @@ class OVNCentralCharm(ops.CharmBase):
         if pending and cluster.app.upgrade_turn == self.unit.name:
             self._upgrade_packages(cluster, pending)
         listen = sorted(set(self._client_addresses.values()))
-        membership.run_databases(cluster, self.unit.is_leader(), self._address, listen, options.inactivity_probe_s, self.files)
+        membership.run_databases(cluster, self.unit.is_leader(), self._address, listen, options, self.files)
         members = central_cluster.client_addresses_of_members(cluster.units, OVSDB_ENDPOINTS[0])
         if not members:
             return
