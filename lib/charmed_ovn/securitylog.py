@@ -18,6 +18,8 @@ from pathlib import Path
 
 import ops
 
+from charmed_ovn.files import write_file
+
 logger = logging.getLogger("charmed_ovn.security")
 
 AUTHN = "AUTHN"
@@ -74,9 +76,9 @@ def startup(node: str) -> None:
     _log(SYS, STARTUP, f"unit {node} starting", node=node)
 
 
-def shutdown(node: str, msg: str, **fields: object) -> None:
-    """The unit stops its OVN services: it is leaving, or is paused."""
-    _log(SYS, SHUTDOWN, msg, node=node, **fields)
+def shutdown(node: str, msg: str) -> None:
+    """The unit is leaving: it stops its OVN services (a pause is `disable_service`)."""
+    _log(SYS, SHUTDOWN, msg, node=node)
 
 
 # --- the events every hook may carry ------------------------------------------------------------
@@ -116,6 +118,4 @@ def open_hook(charm: ops.CharmBase, record: Path) -> None:
     changes = config_changes(seen, current, digests({key: option.default for key, option in charm.meta.config.items()}))
     for action, key in changes:
         admin(action, node, f"configuration key {key} {'reset' if action == 'config_delete' else 'set'}", key=key)
-    if changes or not record.exists():
-        record.parent.mkdir(parents=True, exist_ok=True)
-        record.write_text(json.dumps(current, sort_keys=True))
+    write_file(record, json.dumps(current, sort_keys=True))  # only when it differs
