@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import re
 import subprocess
 import sys
 import types
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 from ops import testing
 
-from charmed_ovn import paths, schema, services, vlog
+from charmed_ovn import firewall, paths, schema, services, vlog
 from charmed_ovn.databases import Database
 
 
@@ -282,6 +283,38 @@ class FakeServices:
     def remove_drop_in(self, unit: str) -> None:
         self.drop_ins.pop(systemd_name(unit), None)
         self.log.append(("remove-drop-in", systemd_name(unit)))
+
+
+class FakeNftables:
+    """The kernel's nftables as `firewall.run_nft` sees it: `tables` (table -> the ruleset the
+    last `nft -f` gave it); `refusal` makes every `nft -f` fail with that stderr."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, str] = {}
+        self.refusal = ""
+        self.transactions = 0  # `nft -f` runs
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(firewall, "run_nft", self.run_nft)
+
+    def run_nft(self, args: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        def done(rc: int, stderr: str = "") -> subprocess.CompletedProcess[str]:
+            return subprocess.CompletedProcess(["nft", *args], rc, "", stderr)
+
+        match args:
+            case ["list", "table", "inet", table]:
+                return done(0 if table in self.tables else 1)
+            case ["delete", "table", "inet", table]:
+                return done(0 if self.tables.pop(table, None) is not None else 1)
+            case ["-f", "-"]:
+                self.transactions += 1
+                if self.refusal:
+                    return done(1, self.refusal)
+                assert stdin is not None
+                table = re.findall(r"^table inet (\S+) \{$", stdin, re.MULTILINE)[-1]
+                self.tables[table] = stdin
+                return done(0)
+        raise AssertionError(f"unexpected nft {args}")
 
 
 # Each module's levels (destination -> LEVEL) when a daemon starts.

@@ -109,6 +109,22 @@ def ca_warnings(published: CentralAppData, installed: list[str] | None, now: dat
     return [warning for warning in warnings if warning]
 
 
+def action_refusal(action: str, app: str, *, leader: bool, peers: bool, external_provider: str | None) -> str | None:
+    """Why a CA action (`regenerate-ca`, as the operator types it) may not run on this unit:
+    only the leader runs the CA, once the peers are related; an `external_provider` (the `ca`
+    relation's application, for actions that would change the CA) renews it itself."""
+    if not leader:
+        return f"{action} runs on the leader only: juju run {app}/leader {action}"
+    if not peers:
+        return "the cluster peer relation does not exist yet"
+    if external_provider is not None:
+        return (
+            f"{action} is disabled: the CA is an intermediate from the `ca` relation ({external_provider}), "
+            "which renews it; remove that relation to manage the CA here"
+        )
+    return None
+
+
 class AuthorityStore:
     """Reads and replaces the CA (leader only for changes), and publishes its public part in the
     peer relation's application data."""

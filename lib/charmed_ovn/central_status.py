@@ -11,6 +11,7 @@ import ops
 from charmed_ovn import (
     certificate_files,
     daemons,
+    firewall,
     maintenance,
     membership,
     paths,
@@ -70,4 +71,6 @@ def workload_status(
     installed = central_cluster.installed_ca_fingerprints(cluster.units) if unit.is_leader() else None
     warnings = [membership.ha_warning(cluster.size), *ca_warnings(app, installed, datetime.now(UTC))]
     warnings += [conversion.describe() for conversion in conversions(cluster) if conversion.needed]
+    if problem := firewall.problem(firewall.CENTRAL_TABLE, files):
+        warnings.append(f"firewall not applied: {problem}")
     return ops.ActiveStatus("; ".join([", ".join([*roles, f"northd {northd}"]), *filter(None, warnings)]))

@@ -44,6 +44,7 @@ class CentralConfig:
     northd_threads: int
     inactivity_probe_s: int
     southbound_rbac: bool
+    firewall: bool
 
     @classmethod
     def parse(cls, options: Mapping[str, object]) -> CentralConfig:
@@ -69,5 +70,5 @@ class CentralConfig:
                 f"ovsdb-server-inactivity-probe must be 0 (off) or between {listeners.MIN_INACTIVITY_PROBE_S} and "
                 f"{listeners.MAX_INACTIVITY_PROBE_S} seconds, got {probe}"
             )
-        rbac = bool(options["southbound-rbac"])
-        return cls(source, timer * 1000, timedelta(days=renewal_days), threads, probe, rbac)
+        rbac, firewall = bool(options["southbound-rbac"]), bool(options["firewall"])
+        return cls(source, timer * 1000, timedelta(days=renewal_days), threads, probe, rbac, firewall)

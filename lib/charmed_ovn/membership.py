@@ -13,14 +13,28 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from charmed_ovn import backup, clients, daemons, listeners, maintenance, paths, raft, securitylog, services
+from charmed_ovn import (
+    backup,
+    clients,
+    daemons,
+    listeners,
+    maintenance,
+    ovsdb_client,
+    paths,
+    raft,
+    securitylog,
+    services,
+)
 from charmed_ovn.config import CentralConfig
 from charmed_ovn.databases import DATABASES, Database
 from charmed_ovn.files import write_file
 from charmed_ovn.interfaces import central_cluster
 from charmed_ovn.interfaces.central_cluster import CentralCluster
+from charmed_ovn.interfaces.ovsdb import remote
 
 logger = logging.getLogger(__name__)
+# how long a database may take to answer the readiness probe (a running server answers at once)
+READINESS_TIMEOUT_S = 5.0
 
 
 class NotAnsweringError(RuntimeError):
@@ -93,6 +107,17 @@ def run_databases(
             cluster.publish_cluster_id(db, cid)
         if (sid := announced_server_id(db)) is not None:
             cluster.announce_server_id(db, sid)
+
+
+def answers_clients(addresses: list[str], files: paths.CharmFiles) -> bool:
+    """Whether both databases answer a TLS client (the unit's client certificate) on each of
+    the unit's client `addresses`: consumers are pointed at the unit only then."""
+    certificate = ovsdb_client.ClientCertificate.of(files)
+    return all(
+        ovsdb_client.active_schema_version(remote(address, db.client_port), db.name, certificate, READINESS_TIMEOUT_S)
+        is not None
+        for address in addresses for db in DATABASES
+    )
 
 
 def announced_server_id(db: Database) -> str | None:

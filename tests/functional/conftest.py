@@ -120,7 +120,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """The bundle deployed in the lab for one test module (its MODEL), every unit active;
     destroyed, and checked to leave nothing behind, when the module is done. A module may
-    derive its own bundle from the shipped one with `make_bundle(shipped, directory)`."""
+    derive its own bundle from the shipped one with `make_bundle(shipped, directory)`, and name
+    its machines' address families with UNDERLAY ("ipv4", the default, "ipv6" or "dual")."""
     model = model_name(request.module.MODEL)
     lab = Lab(model)
     bundle = BUNDLE
@@ -128,7 +129,8 @@ def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         bundle = make_bundle(BUNDLE, tmp_path_factory.mktemp(model))
     lab.run("destroy", check=False)
     try:
-        lab.run("deploy", str(bundle), "--config", f"update-status-hook-interval={UPDATE_STATUS_INTERVAL}")
+        underlay = getattr(request.module, "UNDERLAY", "ipv4")  # the address families of its machines
+        lab.run("deploy", str(bundle), "--underlay", underlay, "--config", f"update-status-hook-interval={UPDATE_STATUS_INTERVAL}")
         lab.run("wait", "--timeout", str(DEPLOY_TIMEOUT_S), timeout=DEPLOY_TIMEOUT_S + 60)
         yield lab
     finally:

@@ -312,7 +312,7 @@ def tenant(enabled: BgpLab) -> Iterator[BgpLab]:
     VM with dnat_and_snat addresses (IPv4, IPv6) and load balancer VIPs, serving HTTP."""
     nbctl_each(enabled, TENANT_COMMANDS)
     machine = machines.load_machine(enabled.host("chassis0"))
-    vms.vm_add(machine, GUEST_VM, "02:00:00:00:10:10", f"{GUEST_V4}/24", iface_id="guest1", gateway="192.168.10.1")
+    vms.vm_add(machine, GUEST_VM, "02:00:00:00:10:10", [f"{GUEST_V4}/24"], iface_id="guest1", gateway="192.168.10.1")
     vms.vm_exec(GUEST_VM, ["ip", "-6", "addr", "add", f"{GUEST_V6}/64", "dev", "eth0", "nodad"], check=True)
     vms.vm_exec(GUEST_VM, ["ip", "-6", "route", "add", "default", "via", "fd00::1"], check=True)
     server = subprocess.Popen(

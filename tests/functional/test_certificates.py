@@ -6,6 +6,7 @@ their files hold, after the model has settled.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -20,12 +21,15 @@ from cryptography.x509.oid import NameOID
 from tenacity import retry, retry_if_result, stop_after_delay, wait_fixed
 
 from charmed_ovn import databases, pki, raft
+from charmed_ovn.interfaces.ovsdb import connection_string, format_address, remote
 from tests.functional.conftest import Lab
 from tests.lab import machines, vms
 from tests.lab.model import open_model
 
 pytestmark = pytest.mark.lab
 MODEL = "certs"
+# IPv6-only machines: raft, the listeners, the certificates' addresses and the tunnels are IPv6 (issue 11).
+UNDERLAY = "ipv6"
 CENTRALS = ["ovn-central/0", "ovn-central/1", "ovn-central/2"]
 CHASSIS = ["ovn-chassis/0", "ovn-chassis/1", "ovn-chassis/2"]
 CHASSIS_PKI = "/var/lib/charmed-ovn/ovn-chassis/pki"
@@ -57,7 +61,7 @@ def served_certificate(lab: Lab, target: str, port: int, ca_file: str) -> tuple[
     """Whether the unit's listener verifies against `ca_file`, and its certificate's fingerprint."""
     result = lab.exec(
         "ovn-chassis/0", "sh", "-c",
-        f"openssl s_client -connect {address(lab, target)}:{port} -verify_return_error -CAfile {ca_file} "
+        f"openssl s_client -connect {format_address(address(lab, target))}:{port} -verify_return_error -CAfile {ca_file} "
         f"-cert {CHASSIS_PKI}/client-cert.pem -key {CHASSIS_PKI}/client-privkey.pem </dev/null 2>/dev/null "
         "| openssl x509 -noout -fingerprint -sha256",
         check=False,
@@ -110,6 +114,27 @@ def serves(lab: Lab, unit: str, port: int, fingerprint: str) -> bool:
 @retry(retry=retry_if_result(lambda ok: not ok), stop=stop_after_delay(60), wait=wait_fixed(0.5))
 def vms_ping(vm: str, target: str) -> bool:
     return vms.vm_exec(vm, ["ping", "-c", "2", "-W", "1", target]).returncode == 0
+
+
+def test_an_ipv6_only_underlay_carries_raft_the_listeners_and_the_tunnels(lab: Lab):
+    centrals = {unit: address(lab, unit) for unit in CENTRALS}
+    assert {ipaddress.ip_address(a).version for a in centrals.values()} == {6}, centrals
+    for db in databases.DATABASES:
+        shown = lab.exec("ovn-central/0", "ovn-appctl", "-t", str(db.control_socket), "cluster/status", db.name).stdout
+        status = raft.parse_cluster_status(shown)
+        assert set(status.servers.values()) == {remote(a, db.raft_port) for a in centrals.values()}, shown
+    expected_remote = connection_string(centrals.values(), databases.SB.client_port)
+    with open_model(lab.model) as model:
+        encaps = {model.machine_of(unit).addresses_on("lab0")[0] for unit in CHASSIS}
+    for unit in CHASSIS:
+        ovs = lab.exec(unit, "ovs-vsctl", "get", "Open_vSwitch", ".", "external_ids:ovn-remote").stdout
+        assert ovs.strip().strip('"') == expected_remote
+    registered = lab.exec("ovn-central/0", "ovn-sbctl", "--bare", "--columns=ip", "list", "Encap").stdout.split()
+    assert set(registered) == encaps
+    lab.run("vm-add", "six1", "--chassis", "ovn-chassis/0", "--switch", "six", "--ip", "172.16.6.1/24", "--ip", "fd16:6::1/64")
+    lab.run("vm-add", "six2", "--chassis", "ovn-chassis/1", "--switch", "six", "--ip", "172.16.6.2/24", "--ip", "fd16:6::2/64")
+    assert vms_ping("six1", "172.16.6.2")
+    assert vms_ping("six1", "fd16:6::2")
 
 
 def test_list_certificates_on_a_central_unit(lab: Lab):

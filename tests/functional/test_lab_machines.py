@@ -164,7 +164,7 @@ def test_kill_then_start_recovers(pair: tuple[Machine, Machine]) -> None:
 def test_vms_on_one_br_int_exchange_ping_and_tcp(pair: tuple[Machine, Machine]) -> None:
     machine = pair[0]
     with pytest.raises(vms.VmError, match="no br-int"):
-        vms.vm_add(machine, VM_A, "02:00:00:00:fa:01", f"{VM_A_IP}/24", VM_A)
+        vms.vm_add(machine, VM_A, "02:00:00:00:fa:01", [f"{VM_A_IP}/24"], VM_A)
     machine.run(
         [
             "ovs-vsctl",
@@ -180,8 +180,8 @@ def test_vms_on_one_br_int_exchange_ping_and_tcp(pair: tuple[Machine, Machine]) 
         check=True,
     )
     machine.run(["ovs-ofctl", "add-flow", "br-int", "actions=normal"], check=True)
-    vms.vm_add(machine, VM_A, "02:00:00:00:fa:01", f"{VM_A_IP}/24", VM_A)
-    vms.vm_add(machine, VM_B, "02:00:00:00:fa:02", f"{VM_B_IP}/24", VM_B)
+    vms.vm_add(machine, VM_A, "02:00:00:00:fa:01", [f"{VM_A_IP}/24"], VM_A)
+    vms.vm_add(machine, VM_B, "02:00:00:00:fa:02", [f"{VM_B_IP}/24"], VM_B)
     try:
         assert {VM_A, VM_B} <= set(vms.list_vms())
         peer = vms.peer_name(VM_A)

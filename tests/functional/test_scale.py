@@ -27,14 +27,18 @@ WAIT_TIMEOUT_S = 900
 BACKUPS = "/var/lib/charmed-ovn/ovn-central/backups"
 DATAPATH_ONLY = REPO / "bundles" / "datapath-only.yaml"
 DATAPATH_MODEL = "scale-dp"
+# a CMS stand-in on machine 0 that records the ovsdb-cms data it is given (issue 11's readiness)
+CONSUMER_CHARM = REPO / "tests" / "charms" / "ovsdb-cms-consumer"
 
 
 def make_bundle(shipped: Path, directory: Path) -> Path:
-    """The shipped bundle on one machine: one central and one chassis unit."""
+    """The shipped bundle on one machine: one central and one chassis unit, and the consumer."""
     bundle = yaml.safe_load(shipped.read_text())
     bundle["machines"] = {"0": {}}
+    bundle["applications"]["cms"] = {"charm": str(CONSUMER_CHARM)}
     for app in bundle["applications"].values():
         app.update(num_units=1, to=["0"])
+    bundle["relations"].append(["cms:ovsdb-cms", "ovn-central:ovsdb-cms"])
     path = directory / "one-machine.yaml"
     path.write_text(yaml.safe_dump(bundle))
     return path
@@ -81,6 +85,20 @@ def assert_chassis_use_every_central(lab: Lab, state: dict) -> None:
     for unit in units_of(state, "ovn-chassis"):
         remote = lab.exec(unit, "ovs-vsctl", "get", "Open_vSwitch", ".", "external_ids:ovn-remote").stdout
         assert remote.strip().strip('"') == expected, unit
+    assert_consumer_follows(lab, state)
+
+
+def assert_consumer_follows(lab: Lab, state: dict) -> None:
+    """The ovsdb-cms consumer was last told of exactly the current central units."""
+    addresses = {unit: unit_address(state, unit) for unit in units_of(state, "ovn-central")}
+    seen = json.loads(lab.exec("cms/0", "cat", "/var/lib/ovsdb-cms-consumer/cms-0.json").stdout)
+    assert seen == {
+        "app": {
+            "db_nb_connection_str": connection_string(addresses.values(), NB.client_port),
+            "db_sb_connection_str": connection_string(addresses.values(), SB.client_port),
+        },
+        "bound-addresses": addresses,
+    }
 
 
 def controller_pid(lab: Lab, unit: str) -> str:

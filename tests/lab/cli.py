@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay
 
-from tests.lab import machines, vms
+from tests.lab import machines, network, vms
 from tests.lab.model import LabError, Model, open_model, read_model, vm_mac
 
 # How often `wait` looks again while nothing runs: for messages from related models, hook
@@ -40,6 +40,7 @@ def parse_assignments(items: list[str]) -> dict[str, Any]:
 def cmd_deploy(args: argparse.Namespace) -> int:
     with open_model(args.model, create=True) as model:
         model.set_model_config(parse_strings(args.config), datetime.now(UTC).timestamp())
+        model.set_underlay(args.underlay)
         model.deploy(Path(args.bundle).resolve(), [Path(overlay).resolve() for overlay in args.overlay])
         print(f"Deployed {args.bundle} to model {args.model!r}: "
               f"{len(model.data['machines'])} machines, {len(model.units)} units. Run `wait`.")
@@ -295,26 +296,26 @@ def cmd_restart_machine(args: argparse.Namespace) -> int:
 
 
 def cmd_vm_add(args: argparse.Namespace) -> int:
-    interface = ipaddress.ip_interface(args.ip)
+    interfaces = [ipaddress.ip_interface(ip) for ip in args.ip]
     mac = vm_mac(args.name)
     with open_model(args.model) as model:
         machine = model.machine_of(model.resolve_unit(args.chassis))
     # The chassis machine's own client wrappers reach the NB over TLS: the tools as operators use them.
     create = machine.run(
         ["ovn-nbctl", "--may-exist", "ls-add", args.switch, "--", "--may-exist", "lsp-add", args.switch,
-         args.name, "--", "lsp-set-addresses", args.name, f"{mac} {interface.ip}"],
+         args.name, "--", "lsp-set-addresses", args.name, " ".join([mac, *(str(i.ip) for i in interfaces)])],
         timeout=60,
     )
     if create.returncode != 0:
         raise LabError(f"cannot create logical switch port {args.name}: {create.stderr.strip()}")
-    vms.vm_add(machine, args.name, mac, str(interface), iface_id=args.name, gateway=args.gateway)
+    vms.vm_add(machine, args.name, mac, [str(i) for i in interfaces], iface_id=args.name, gateway=args.gateway)
     bound = machine.run(
         ["ovn-nbctl", f"--timeout={int(args.timeout)}", "wait-until", "Logical_Switch_Port", args.name, "up=true"],
         timeout=args.timeout + 10,
     )
     if bound.returncode != 0:
         raise LabError(f"port {args.name} did not come up on {machine.name}: {bound.stderr.strip()}")
-    print(f"VM {args.name} ({mac} {interface}) on {machine.name}, switch {args.switch}")
+    print(f"VM {args.name} ({mac} {' '.join(args.ip)}) on {machine.name}, switch {args.switch}")
     return 0
 
 
@@ -371,6 +372,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="model config for the new model, as `juju add-model --config`")
     p.add_argument("--overlay", action="append", default=[], metavar="FILE",
                    help="merge an overlay bundle, as `juju deploy --overlay` (repeatable, applied in order)")
+    p.add_argument("--underlay", choices=network.UNDERLAYS, default="ipv4",
+                   help="address families of the machines' networks, as the cloud's subnets have them")
     p.set_defaults(func=cmd_deploy)
     p = sub.add_parser("model-config", help="show or set model config (update-status-hook-interval, leader-lease-timeout)")
     p.add_argument("values", nargs="*")
@@ -445,7 +448,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--chassis", required=True, help="chassis unit, e.g. ovn-chassis/0")
     p.add_argument("--switch", required=True, help="logical switch (created if needed)")
-    p.add_argument("--ip", required=True, help="address/prefix, e.g. 172.16.0.1/24")
+    p.add_argument("--ip", required=True, action="append",
+                   help="address/prefix, e.g. 172.16.0.1/24 (repeat for an IPv6 one too: fd16::1/64)")
     p.add_argument("--gateway", help="default route via this address (a logical router port's)")
     p.add_argument("--timeout", type=float, default=60)
     p.set_defaults(func=cmd_vm_add)

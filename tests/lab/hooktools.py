@@ -305,21 +305,23 @@ def network_get(context: dict[str, Any], argv: list[str]) -> str:
     network = next((n for n in context["state"]["networks"] if n["binding_name"] == args.binding), None)
     if network is None:
         raise ToolError(f'no network config found for binding "{args.binding}"')
+    # Juju lists IPv4 before IPv6 (core/network: "Prefer IPv4 over IPv6 addresses").
+    addresses = network["addresses"]
     info = {
         "bind-addresses": [
             {
                 "mac-address": "",
                 "interface-name": network["interface"],
-                "addresses": [{"hostname": "", "value": network["address"], "cidr": network["cidr"]}],
+                "addresses": [{"hostname": "", **address} for address in addresses],
                 "macaddress": "",
                 "interfacename": network["interface"],
             }
         ],
-        "egress-subnets": [network["cidr"]],
-        "ingress-addresses": [network["address"]],
+        "egress-subnets": network["egress_subnets"],
+        "ingress-addresses": [address["value"] for address in addresses],
     }
     if args.bind_address or args.primary_address:
-        return render(network["address"], args.format)
+        return render(addresses[0]["value"], args.format)
     if args.ingress_address:
         return render(info["ingress-addresses"], args.format)
     if args.egress_subnets:
@@ -345,7 +347,7 @@ def unit_get(context: dict[str, Any], argv: list[str]) -> str:
     p.add_argument("setting", choices=("private-address", "public-address"))
     args = p.parse_args(argv)
     networks = context["state"]["networks"]
-    return render(networks[0]["address"] if networks else "", args.format)
+    return render(networks[0]["addresses"][0]["value"] if networks else "", args.format)
 
 
 # --- ports ------------------------------------------------------------------------------

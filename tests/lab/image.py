@@ -50,7 +50,7 @@ IMAGE_PACKAGES = (
     "apt-utils",  # apt-ftparchive indexes the local archives
 )
 # Installed by the charms themselves; the image only carries their .debs.
-OFFLINE_PACKAGES = ("ovn-central", "ovn-host", "bird2", "frr")
+OFFLINE_PACKAGES = ("ovn-central", "ovn-host", "bird2", "frr", "nftables")
 # The older OVN's packages, and the suite of the host's mirror they come from.
 OLDER_OVN_PACKAGES = ("ovn-common", "ovn-central", "ovn-host")
 OLDER_OVN_SUITE = "bookworm"

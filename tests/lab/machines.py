@@ -61,11 +61,18 @@ for spec in $LAB_UNDERLAY; do
         -- --may-exist add-port "$bridge" "$port"
     ovs-vsctl --timeout=60 wait-until Interface "$bridge" "ifindex>0"
     ip -4 addr flush dev "$port"
-    ip addr replace "$address" dev "$bridge"
-    ip link set "$bridge" up
     # NIC and bridge share a MAC, so the kernel also sees every frame on the NIC;
-    # strict reverse-path filtering drops those copies (else every reply comes twice).
+    # strict reverse-path filtering drops those copies (else every reply comes twice), and
+    # the NIC takes no part in IPv6 (its own link-local address would answer too).
     sysctl -qw "net.ipv4.conf.$port.rp_filter=1"
+    sysctl -qw "net.ipv6.conf.$port.disable_ipv6=1"
+    for one in $(echo "$address" | tr , ' '); do
+        case $one in
+            *:*) ip addr replace "$one" dev "$bridge" nodad ;;  # no duplicates here: no DAD delay
+            *) ip addr replace "$one" dev "$bridge" ;;
+        esac
+    done
+    ip link set "$bridge" up
 done
 """
 
@@ -98,13 +105,18 @@ class _NotReadyError(Exception):
 class Machine:
     name: str  # hostname, e.g. "juju-ovn-0"
     index: int  # global lab index; addresses derive from it
-    addresses: dict[str, str]  # {"lab0": "10.99.0.X", "lab1": "10.99.1.X"}
+    addresses: dict[str, str]  # its address per network, the one Juju prefers: {"lab0": "10.99.0.X", ...}
     rootfs: str = ""  # the image this machine's overlay is based on
     nspawn_pid: int | None = None
     nspawn_started: int | None = None  # process start times guard against pid reuse
     init_pid: int | None = None
     init_started: int | None = None
-    bridges: dict[str, str] = field(default_factory=dict)  # {"br-phy": "10.99.0.X/24", ...}
+    bridges: dict[str, str] = field(default_factory=dict)  # {"br-phy": "10.99.0.X/24,fd99::X/64", ...}
+    underlay: str = "ipv4"  # address families of its networks (network.UNDERLAYS)
+
+    def addresses_on(self, net: str) -> list[str]:
+        """Every address it has on lab network `net`, IPv4 first."""
+        return network.addresses(net, self.index, self.underlay)
 
     @property
     def directory(self) -> Path:
@@ -189,8 +201,8 @@ class Machine:
 # --- public API -------------------------------------------------------------------------
 
 
-def create_machine(name: str, index: int) -> Machine:
-    """Define, provision and boot a new machine; returns once it is ready."""
+def create_machine(name: str, index: int, underlay: str = "ipv4") -> Machine:
+    """Define, provision and boot a new machine with `underlay` addresses; returns once it is ready."""
     if not NAME_PATTERN.fullmatch(name):
         raise ValueError(f"invalid machine name {name!r}: lowercase letters, digits, '-'; at most 20")
     if (MACHINES_DIR / name / "machine.json").exists():
@@ -198,9 +210,13 @@ def create_machine(name: str, index: int) -> Machine:
     clash = [m.name for m in list_machines() if m.index == index]
     if clash:
         raise MachineError(f"lab index {index} is already used by machine {clash[0]}")
-    addresses = {net: network.address(net, index) for net in network.MACHINE_NETWORKS}
-    bridges = {UNDERLAY_BRIDGES[net][0]: network.cidr(net, index) for net in network.MACHINE_NETWORKS}
-    machine = Machine(name=name, index=index, addresses=addresses, bridges=bridges)
+    on = {net: network.addresses(net, index, underlay) for net in network.MACHINE_NETWORKS}
+    addresses = {net: on[net][0] for net in network.MACHINE_NETWORKS}
+    bridges = {
+        UNDERLAY_BRIDGES[net][0]: ",".join(map(network.with_prefix, on[net]))
+        for net in network.MACHINE_NETWORKS
+    }
+    machine = Machine(name=name, index=index, addresses=addresses, bridges=bridges, underlay=underlay)
     machine.rootfs = str(ensure_image())
     for sub in ("upper", "work", "root"):
         (machine.directory / sub).mkdir(parents=True, exist_ok=True)
@@ -548,10 +564,10 @@ def _check_ready(m: Machine, remaining: float) -> None:
         raise MachineError(f"machine {m.name}: lab-underlay.service failed\n{_diagnostics(m)}")
     if underlay != "active":
         raise _NotReadyError(f"lab-underlay.service is {underlay}")
-    for bridge, address in m.bridges.items():
-        shown = m.run(["ip", "-4", "-o", "addr", "show", "dev", bridge, "up"]).stdout
-        if f" {address} " not in shown:
-            raise _NotReadyError(f"{bridge} does not carry {address} yet")
+    for bridge, addresses in m.bridges.items():
+        shown = m.run(["ip", "-o", "addr", "show", "dev", bridge, "up"]).stdout
+        if missing := [address for address in addresses.split(",") if f" {address} " not in shown]:
+            raise _NotReadyError(f"{bridge} does not carry {', '.join(missing)} yet")
 
 
 def _diagnostics(m: Machine) -> str:

@@ -364,6 +364,11 @@ class Model:
     def apps(self) -> dict[str, dict[str, Any]]:
         return self.data["applications"]
 
+    @property
+    def underlay(self) -> str:
+        """Address families of the model's machine networks (`deploy --underlay`)."""
+        return self.data.get("underlay", "ipv4")
+
     def app_of(self, unit: str) -> str:
         return unit.split("/")[0]
 
@@ -446,7 +451,7 @@ class Model:
             machine_id = str(max((int(m) for m in self.data["machines"]), default=-1) + 1)
         host = f"juju-{self.name}-{machine_id}"
         index = allocate_index(host)
-        machines.create_machine(host, index)
+        machines.create_machine(host, index, self.underlay)
         self.data["machines"][machine_id] = {"host": host, "index": index, "state": "started"}
         return machine_id
 
@@ -614,11 +619,32 @@ class Model:
         return rid
 
     def _create_membership(self, unit: str, rid: str) -> None:
-        """relation-created for the unit; its databag exists from now on."""
+        """relation-created for the unit; its databag exists from now on, holding what Juju
+        writes there itself: where the unit is reached on the relation's endpoint."""
         relation = self.data["relations"][rid]
-        relation["unit_data"].setdefault(unit, {})
+        relation["unit_data"].setdefault(unit, {}).update(self._address_settings(unit, rid))
         relation["seen"].setdefault(unit, [])
         self._queue(unit, {"kind": "relation_created", "relation_id": rid})
+
+    def _address_settings(self, unit: str, rid: str) -> dict[str, str]:
+        """Juju's `private-address` (the unit's address in the default space), `ingress-address`
+        and `egress-subnets` (its address on the endpoint's binding, as a /32)."""
+        endpoint = next(ep for app, ep in self.data["relations"][rid]["endpoints"] if app == self.app_of(unit))
+        ingress = self._addresses(unit, self._bound_network(unit, endpoint))[0]
+        private = self._addresses(unit, SPACES[DEFAULT_SPACE])[0]
+        return {"private-address": private, "ingress-address": ingress, "egress-subnets": network.host_cidr(ingress)}
+
+    def _addresses(self, unit: str, lab_net: str) -> list[str]:
+        """The unit's machine's addresses on `lab_net`, the one Juju prefers (IPv4) first."""
+        return network.addresses(lab_net, self._machine_index(unit), self.underlay)
+
+    def _bound_network(self, unit: str, binding: str) -> str:
+        """The lab network of the space the unit's application binds `binding` to."""
+        bindings = self.apps[self.app_of(unit)]["bindings"]
+        return SPACES[bindings.get(binding, bindings.get("", DEFAULT_SPACE))]
+
+    def _machine_index(self, unit: str) -> int:
+        return self.data["machines"][self.units[unit]["machine"]]["index"]
 
     def _join_members(self, unit: str, rid: str) -> None:
         """The unit joins the relation's members: relation-joined/changed both ways."""
@@ -824,6 +850,14 @@ class Model:
 
     def model_config(self) -> dict[str, str]:
         return {**MODEL_CONFIG_DEFAULTS, **self.data.get("config", {})}
+
+    def set_underlay(self, underlay: str) -> None:
+        """The address families of the machines this model will have (before any machine)."""
+        if underlay not in network.UNDERLAYS:
+            raise LabError(f"unknown underlay {underlay!r}; the lab has {', '.join(network.UNDERLAYS)}")
+        if self.data["machines"] and underlay != self.underlay:
+            raise LabError(f"model {self.name!r} already has {self.underlay} machines: destroy it first")
+        self.data["underlay"] = underlay
 
     def set_model_config(self, values: dict[str, str], now: float) -> None:
         """`juju model-config k=v`: an agent's update-status timer restarts with a new interval."""
@@ -1290,20 +1324,17 @@ class Model:
         return json.loads(path.read_text())["uuid"] if path.exists() else None
 
     def _networks_view(self, unit: str) -> list[dict[str, Any]]:
-        app = self.app_of(unit)
-        meta = self.meta(app)
-        machine = self.data["machines"][self.units[unit]["machine"]]
-        bindings = self.apps[app]["bindings"]
+        meta = self.meta(self.app_of(unit))
         names = list(endpoints_of(meta)) + list(meta.get("extra-bindings") or {})
         views = []
         for name in names:
-            space = bindings.get(name, bindings.get("", DEFAULT_SPACE))
-            lab_net = SPACES[space]
+            lab_net = self._bound_network(unit, name)
+            addresses = self._addresses(unit, lab_net)
             views.append(
                 {
                     "binding_name": name,
-                    "address": network.address(lab_net, machine["index"]),
-                    "cidr": f"{network.NETWORKS[lab_net]}.0/{network.PREFIX_LENGTH}",
+                    "addresses": [{"value": address, "cidr": network.subnet(address)} for address in addresses],
+                    "egress_subnets": [network.host_cidr(address) for address in addresses],
                     "interface": SPACE_BRIDGES[lab_net],
                 }
             )

@@ -7,6 +7,7 @@ namespaces and plug into it with veth pairs; the host's root namespace is never 
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import subprocess
 
@@ -20,6 +21,11 @@ PREFIX_LENGTH = 24
 MACHINE_NETWORKS = ("lab0", "lab1")
 FIRST_HOST_OCTET = 10
 COMMAND_TIMEOUT = 30
+# The machines' networks as IPv6 /64s (unique local): lab0 -> fd99::/64, host fd99::<octet>.
+NETWORKS6: dict[str, str] = {"lab0": "fd99:0:0:0", "lab1": "fd99:0:0:1"}
+PREFIX_LENGTH6 = 64
+# Address families of a model's machine networks (as a cloud's subnets would have them).
+UNDERLAYS = ("ipv4", "ipv6", "dual")
 
 
 def address(network: str, index: int) -> str:
@@ -34,6 +40,40 @@ def address(network: str, index: int) -> str:
 
 def cidr(network: str, index: int) -> str:
     return f"{address(network, index)}/{PREFIX_LENGTH}"
+
+
+def address6(network: str, index: int) -> str:
+    """IPv6 address of lab index `index` on `network`: lab0 -> fd99::(10+index), as the IPv4 one."""
+    if network not in NETWORKS6:
+        raise ValueError(f"lab network {network!r} has no IPv6; those with IPv6: {', '.join(NETWORKS6)}")
+    host = address(network, index).rsplit(".", 1)[1]
+    return str(ipaddress.ip_address(f"{NETWORKS6[network]}::{host}"))
+
+
+def addresses(network: str, index: int, underlay: str) -> list[str]:
+    """The machine's addresses on `network` for the model's `underlay`, IPv4 first (the one
+    Juju prefers: its ingress address)."""
+    if underlay not in UNDERLAYS:
+        raise ValueError(f"unknown underlay {underlay!r}; known: {', '.join(UNDERLAYS)}")
+    return [
+        *([address(network, index)] if underlay != "ipv6" else []),
+        *([address6(network, index)] if underlay != "ipv4" else []),
+    ]
+
+
+def with_prefix(address: str) -> str:
+    """A lab address with its network's prefix length, e.g. 10.99.0.10/24 or fd99::10/64."""
+    return f"{address}/{PREFIX_LENGTH if ipaddress.ip_address(address).version == 4 else PREFIX_LENGTH6}"
+
+
+def host_cidr(address: str) -> str:
+    """The address alone as a network (/32, /128): Juju's egress-subnets when none are configured."""
+    return str(ipaddress.ip_network(address))
+
+
+def subnet(address: str) -> str:
+    """The lab network (CIDR) a lab address is in, e.g. 10.99.0.0/24 or fd99::/64."""
+    return str(ipaddress.ip_interface(with_prefix(address)).network)
 
 
 def ensure_underlay() -> None:

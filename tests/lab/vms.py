@@ -32,7 +32,7 @@ class VmRecord:
     name: str
     machine: str
     mac: str
-    ip: str  # with prefix length, e.g. "172.16.0.1/24"
+    ips: list[str]  # with prefix length, e.g. ["172.16.0.1/24", "fd16::1/64"]
     iface_id: str
     peer: str  # its port on br-int, in the machine's netns
     mtu: int
@@ -55,7 +55,7 @@ def vm_add(
     machine: Machine,
     name: str,
     mac: str,
-    ip_cidr: str,
+    ip_cidrs: list[str],
     iface_id: str,
     mtu: int = 1442,
     gateway: str | None = None,
@@ -67,7 +67,7 @@ def vm_add(
         raise VmError(f"VM {name} already exists")
     if machine.run(["ovs-vsctl", "br-exists", "br-int"], timeout=30).returncode != 0:
         raise VmError(f"machine {machine.name} has no br-int (is ovn-controller configured and running?)")
-    record = VmRecord(name, machine.name, mac, ip_cidr, iface_id, peer_name(name), mtu, gateway)
+    record = VmRecord(name, machine.name, mac, ip_cidrs, iface_id, peer_name(name), mtu, gateway)
     try:
         _plug(machine, record)
     except Exception:
@@ -121,7 +121,8 @@ def _plug(machine: Machine, vm: VmRecord) -> None:
     network.ensure_netns(netns)
     network.create_veth(netns, "eth0", machine.netns, vm.peer)  # tx checksum off on both ends
     network.ip(["link", "set", "eth0", "address", vm.mac, "mtu", str(vm.mtu), "up"], netns=netns)
-    network.ip(["addr", "add", vm.ip, "dev", "eth0"], netns=netns)
+    for ip_cidr in vm.ips:  # IPv6 without duplicate address detection: OVN owns the addresses
+        network.ip(["addr", "add", ip_cidr, "dev", "eth0", *(["nodad"] if ":" in ip_cidr else [])], netns=netns)
     if vm.gateway:
         network.ip(["route", "add", "default", "via", vm.gateway], netns=netns)
     network.ip(["link", "set", vm.peer, "mtu", str(vm.mtu), "up"], netns=machine.netns)

@@ -1,5 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from charmlibs.interfaces.tls_certificates import (
     Certificate,
     CertificateRequestAttributes,
@@ -7,6 +8,7 @@ from charmlibs.interfaces.tls_certificates import (
     PrivateKey,
 )
 
+from charmed_ovn import authority
 from charmed_ovn.authority import Authority, needs_renewal
 
 
@@ -34,3 +36,19 @@ class TestProviderCARenewal:
         assert not needs_renewal(provider, now, timedelta(days=30))
         assert not needs_renewal(provider, now + timedelta(days=2), timedelta(days=30))  # even expired
         assert needs_renewal(generated, now, timedelta(days=30))  # the same certificate, made here
+
+
+@pytest.mark.parametrize(
+    ("leader", "peers", "external", "refusal"),
+    [
+        (False, True, None, "regenerate-ca runs on the leader only: juju run ovn-central/leader regenerate-ca"),
+        (True, False, None, "the cluster peer relation does not exist yet"),
+        (True, True, "vault", "regenerate-ca is disabled: the CA is an intermediate from the `ca` relation (vault), "
+                              "which renews it; remove that relation to manage the CA here"),
+        (True, True, None, None),
+    ],
+)
+def test_a_ca_action_runs_on_the_leader_with_peers_and_changes_only_a_ca_of_its_own(leader, peers, external, refusal):
+    assert authority.action_refusal(
+        "regenerate-ca", "ovn-central", leader=leader, peers=peers, external_provider=external
+    ) == refusal

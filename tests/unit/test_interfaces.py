@@ -51,6 +51,7 @@ def test_unit_data_round_trips_through_the_databag_format():
         "hostname": "central-0",
         "csrs": '{"ovnnb": "CSR"}',
         "sb-schema": "21.2.0",
+        "ovsdb-serving": "false",
     }
 
 

@@ -127,7 +127,10 @@ def context(charm_dir: Path, tmp_path: Path, event: dict[str, Any], *, leader: b
                     "remote_model_uuid": None,
                 }
             ],
-            "networks": [{"binding_name": "db", "address": "10.9.0.7", "cidr": "10.9.0.0/24", "interface": "eth0"}],
+            "networks": [{
+                "binding_name": "db", "interface": "eth0", "egress_subnets": ["10.9.0.7/32", "fd09::7/128"],
+                "addresses": [{"value": "10.9.0.7", "cidr": "10.9.0.0/24"}, {"value": "fd09::7", "cidr": "fd09::/64"}],
+            }],
             "secrets": [],
             "model_secret_ids": [],
             "opened_ports": [],

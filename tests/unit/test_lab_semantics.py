@@ -5,9 +5,12 @@ bundle overlays and link names."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 
+from tests.lab import hooktools, network
 from tests.lab.action_params import ActionParamsError, checked_params
 from tests.lab.model import (
     STATUS_HISTORY,
@@ -85,6 +88,16 @@ class TestHookOrder:
         assert kinds(model, unit) == [
             ("install",), ("relation_created", peer), ("leader_elected",), ("config_changed",), ("start",),
         ]
+
+    def test_a_unit_databag_holds_its_addresses_from_relation_created_on(self):
+        # Juju writes private-address, ingress-address and egress-subnets itself; the ingress
+        # address is the endpoint's binding (here `cluster`, bound to the underlay space).
+        model, peer = model_with_peers("2")
+        model.apps["db"]["bindings"] = {"cluster": "underlay"}
+        unit = model.admit_unit("db", "2")
+        assert model.data["relations"][peer]["unit_data"][unit] == {
+            "private-address": "10.99.0.12", "ingress-address": "10.99.1.12", "egress-subnets": "10.99.1.12/32",
+        }
 
     def test_a_remote_unit_is_seen_from_its_relation_joined_hook_on(self):
         model, peer = model_with_peers("0", "1")
@@ -642,3 +655,37 @@ class TestRerunHook:
             model.rerun_hook(unit, "remove")
         with pytest.raises(LabError, match="db/0 has no relation on endpoint 'nowhere'"):
             model.rerun_hook(unit, "relation-changed:nowhere")
+
+
+class TestNetworkGet:
+    """network-get as Juju answers it on a dual-stack machine: IPv4 preferred (core/network)."""
+
+    CONTEXT = {"state": {"networks": [{
+        "binding_name": "db", "interface": "br-phy", "egress_subnets": ["10.99.0.10/32", "fd99::10/128"],
+        "addresses": [{"value": "10.99.0.10", "cidr": "10.99.0.0/24"}, {"value": "fd99::10", "cidr": "fd99::/64"}],
+    }]}}
+
+    def test_the_bind_and_ingress_addresses_put_ipv4_first_and_list_both(self):
+        assert hooktools.network_get(self.CONTEXT, ["db", "--bind-address"]) == "10.99.0.10"
+        assert json.loads(hooktools.network_get(self.CONTEXT, ["db", "--ingress-address", "--format=json"])) == [
+            "10.99.0.10", "fd99::10",
+        ]
+        info = json.loads(hooktools.network_get(self.CONTEXT, ["db", "--format=json"]))
+        assert [a["value"] for a in info["bind-addresses"][0]["addresses"]] == ["10.99.0.10", "fd99::10"]
+        assert info["egress-subnets"] == ["10.99.0.10/32", "fd99::10/128"]
+
+    def test_an_unknown_binding_is_refused_as_juju_does(self):
+        with pytest.raises(hooktools.ToolError, match='no network config found for binding "web"'):
+            hooktools.network_get(self.CONTEXT, ["web"])
+
+
+class TestUnderlayAddresses:
+    def test_each_underlay_gives_the_families_juju_would_see_ipv4_first(self):
+        assert network.addresses("lab0", 0, "ipv4") == ["10.99.0.10"]
+        assert network.addresses("lab0", 0, "ipv6") == ["fd99::10"]
+        assert network.addresses("lab1", 3, "dual") == ["10.99.1.13", "fd99:0:0:1::13"]
+        assert (network.subnet("fd99:0:0:1::13"), network.host_cidr("fd99::10")) == ("fd99:0:0:1::/64", "fd99::10/128")
+
+    def test_an_unknown_underlay_is_refused(self):
+        with pytest.raises(ValueError, match="unknown underlay 'ipv5'"):
+            network.addresses("lab0", 0, "ipv5")

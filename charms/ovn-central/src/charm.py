@@ -18,6 +18,7 @@ from charmed_ovn import (
     clients,
     config,
     daemons,
+    firewall,
     maintenance,
     membership,
     paths,
@@ -29,7 +30,7 @@ from charmed_ovn import (
     upgrade,
     vlog,
 )
-from charmed_ovn.authority import Authority, AuthorityStore
+from charmed_ovn.authority import Authority, AuthorityStore, action_refusal
 from charmed_ovn.config import CentralConfig, ConfigError
 from charmed_ovn.databases import DATABASES
 from charmed_ovn.interfaces import central_cluster, ovsdb
@@ -108,6 +109,10 @@ class OVNCentralCharm(ops.CharmBase):
         relation = self.model.get_relation(CA)
         return relation.app.name if relation is not None and relation.app is not None else None
 
+    @property
+    def _ovsdb_relations(self) -> list[ops.Relation]:
+        return [relation for endpoint in OVSDB_ENDPOINTS for relation in self.model.relations[endpoint]]
+
     @cached_property
     def _cluster(self) -> CentralCluster | None:
         """The peer relation, typed; None before it exists."""
@@ -134,6 +139,8 @@ class OVNCentralCharm(ops.CharmBase):
             return
         pending = services.upgrades_pending(PACKAGES)
         self._publish_identity(cluster, upgrade.target_version(pending))
+        nb_clients = [*self._ovsdb_relations, *self.model.relations[CERTIFICATES]]
+        firewall.configure_central(options.firewall, cluster.units, nb_clients, self.files)
         if self.unit.is_leader():
             if authority := self._ensure_ca(options.renew_before):
                 self._sign(cluster, authority, options.renew_before)
@@ -167,13 +174,11 @@ class OVNCentralCharm(ops.CharmBase):
         address, hostname, client_addresses = self._address, socket.gethostname(), self._client_addresses
         addresses = sorted({address, *client_addresses.values()})
         csrs = certificate_files.service_csrs(self.files, pki.CENTRAL_SERVICES, hostname, addresses)
-        relations = [relation for endpoint in OVSDB_ENDPOINTS for relation in self.model.relations[endpoint]]
-        installed = upgrade.report_installed(self.unit, relations)
+        installed = upgrade.report_installed(self.unit, self._ovsdb_relations)
         cluster.publish_identity(address, client_addresses, hostname, csrs, installed, upgrade_to)
 
     def _ensure_ca(self, renew_before: timedelta) -> Authority | None:
-        """The CA: the intermediate from the `ca` relation when there is one (None until it
-        arrives), else made once on the first leader and renewed before it expires."""
+        """The CA: the `ca` relation's intermediate (None until it comes), else our own, renewed."""
         provided = None
         if (provider := self._ca_provider) is not None:
             assigned, key = self.ca_requirer.get_assigned_certificate(self._ca_request)
@@ -204,12 +209,16 @@ class OVNCentralCharm(ops.CharmBase):
         return ready
 
     def _publish_endpoints(self, cluster: CentralCluster) -> None:
-        """Serve both ovsdb interface flavours: per-unit bound-address and app connection strings."""
+        """Serve both ovsdb interface flavours (per-unit bound-address, app connection strings),
+        naming only the units whose databases answer TLS clients."""
+        serving = membership.answers_clients(sorted(set(self._client_addresses.values())), self.files)
+        cluster.update_local(serving=serving)
         leader_app = self.app if self.unit.is_leader() else None
         for endpoint in OVSDB_ENDPOINTS:
-            members = central_cluster.client_addresses_of_members(cluster.units, endpoint)
+            members = central_cluster.client_addresses_of_members(cluster.units, endpoint, serving=True)
+            bound = self._client_addresses[endpoint] if serving else ""
             for relation in self.model.relations[endpoint]:
-                ovsdb.publish(relation, self.unit, self._client_addresses[endpoint], leader_app, members, cluster.app.converted)
+                ovsdb.publish(relation, self.unit, bound, leader_app, members, cluster.app.converted)
 
     # --- upgrades --------------------------------------------------------------------------
 
@@ -224,7 +233,7 @@ class OVNCentralCharm(ops.CharmBase):
                 upgrade.pass_turn(cluster)
 
     def _conversions(self, cluster: CentralCluster) -> list[upgrade.Conversion]:
-        return upgrade.conversions(cluster, [r for endpoint in OVSDB_ENDPOINTS for r in self.model.relations[endpoint]])
+        return upgrade.conversions(cluster, self._ovsdb_relations)
 
     # --- scale down ------------------------------------------------------------------------
 
@@ -237,9 +246,9 @@ class OVNCentralCharm(ops.CharmBase):
         self._reconcile(event)
 
     def _on_remove(self, _: ops.RemoveEvent) -> None:
-        """The last unit (or one that never saw a peer depart) retires here; then the unit's
-        state goes, except its backups."""
+        """The last unit (or one that never saw a peer depart) retires; all but backups goes."""
         membership.retire(self.files, self.unit.name)
+        firewall.remove(firewall.CENTRAL_TABLE, self.files)
         services.configure_source("", self.files)
         backup.remove_state_except_backups(self.files)
 
@@ -266,28 +275,14 @@ class OVNCentralCharm(ops.CharmBase):
         self._reconcile(event)
         event.set_results(certificate_files.reissue_outcomes(self.files, services_))
 
-    def _runs_the_ca(self, event: ops.ActionEvent) -> bool:
-        """Whether this unit runs the CA (the leader, peers related); else the action fails with why."""
-        if not self.unit.is_leader():
-            action = _action_name(event)
-            event.fail(f"{action} runs on the leader only: juju run {self.app.name}/leader {action}")
-            return False
-        if self._cluster is None:
-            event.fail("the cluster peer relation does not exist yet")
-            return False
-        return True
-
-    def _may_change_ca(self, event: ops.ActionEvent) -> bool:
-        """Whether this unit may change the CA: it runs it, and the CA is not an external one."""
-        if not self._runs_the_ca(event):
-            return False
-        if (provider := self._ca_provider) is None:
-            return True
-        event.fail(
-            f"{_action_name(event)} is disabled: the CA is an intermediate from the `ca` relation ({provider}), "
-            f"which renews it; remove that relation to manage the CA here"
-        )
-        return False
+    def _may_run_ca_action(self, event: ops.ActionEvent, *, changes_ca: bool) -> bool:
+        """Whether this unit may run a CA action (one that `changes_ca`); else it fails with why."""
+        action = event.handle.kind.removesuffix("_action").replace("_", "-")  # as the operator types it
+        external = self._ca_provider if changes_ca else None
+        refusal = action_refusal(action, self.app.name, leader=self.unit.is_leader(), peers=self._cluster is not None, external_provider=external)
+        if refusal:
+            event.fail(refusal)
+        return refusal is None
 
     def _replace_ca(self, event: ops.ActionEvent, authority: Authority, reason: str) -> None:
         """Make `authority` the CA, reissue every certificate in the model, report each one."""
@@ -299,11 +294,11 @@ class OVNCentralCharm(ops.CharmBase):
         )
 
     def _on_regenerate_ca(self, event: ops.ActionEvent) -> None:
-        if self._may_change_ca(event):
+        if self._may_run_ca_action(event, changes_ca=True):
             self._replace_ca(event, Authority.generate(), "regenerate_ca")
 
     def _on_set_ca(self, event: ops.ActionEvent) -> None:
-        if not self._may_change_ca(event):
+        if not self._may_run_ca_action(event, changes_ca=True):
             return
         try:
             authority = Authority.from_user(pki.user_ca_from_params(event.params, self._read_secret))
@@ -323,7 +318,7 @@ class OVNCentralCharm(ops.CharmBase):
             raise pki.CAError(f"secret-id: cannot read {secret_id}: {e}") from None
 
     def _on_get_ca_certificate(self, event: ops.ActionEvent) -> None:
-        if not self._runs_the_ca(event):
+        if not self._may_run_ca_action(event, changes_ca=False):
             return
         if (authority := self._authorities.load()) is None:
             event.fail("there is no CA yet: wait until the unit is active")
@@ -387,11 +382,6 @@ class OVNCentralCharm(ops.CharmBase):
 
     def _workload_status(self) -> ops.StatusBase:
         return central_status.workload_status(self.files, self.unit, self._cluster, self._ca_provider, self._conversion_errors, self._conversions)
-
-
-def _action_name(event: ops.ActionEvent) -> str:
-    """The action's name as the operator types it (`regenerate-ca`)."""
-    return event.handle.kind.removesuffix("_action").replace("_", "-")
 
 
 if __name__ == "__main__":  # pragma: nocover

@@ -23,6 +23,7 @@ from charmed_ovn import (
     clients,
     config,
     dpu,
+    firewall,
     maintenance,
     ovsdb_client,
     paths,
@@ -56,6 +57,7 @@ class ChassisConfig:
     bridge_mappings: dict[str, str]
     monitor_all: bool
     openflow_probe_interval_s: int
+    geneve_notrack: bool
 
 
 class OVNChassisCharm(ops.CharmBase):
@@ -114,6 +116,7 @@ class OVNChassisCharm(ops.CharmBase):
                 openflow_probe_interval_s=chassis.parse_openflow_probe_interval(
                     int(self.config["ovn-openflow-probe-interval"])
                 ),
+                geneve_notrack=bool(self.config["geneve-notrack"]),
             )
         except ValueError as e:
             raise ConfigError(str(e)) from None
@@ -188,6 +191,7 @@ class OVNChassisCharm(ops.CharmBase):
             return  # collect-status reports it; nothing is changed on an invalid config
         services.configure_source(options.ovn_source, self.files)
         services.install_packages(chassis.PACKAGES)
+        firewall.configure_chassis(options.geneve_notrack, self.files)
         if (pending := self._pending_upgrade) and not upgrade.moved_with_central(pending):
             self.unit.status = ops.MaintenanceStatus(f"upgrading OVN to {upgrade.target_version(pending)}")
             services.upgrade(pending)
@@ -260,6 +264,7 @@ class OVNChassisCharm(ops.CharmBase):
                 chassis.remove_settings(ovs, self._system_id)
         chassis.unpin_system_id(self._system_id)
         clients.remove_wrappers(self.files)
+        firewall.remove(firewall.CHASSIS_TABLE, self.files)
         services.configure_source("", self.files)
         chassis.remove_charm_files(self.files)
 
@@ -365,6 +370,8 @@ class OVNChassisCharm(ops.CharmBase):
             message += " (userspace datapath: the kernel has no openvswitch module)"
         if options.openflow_probe_interval_s and not self._openflow_probe_applies(options):
             message += f"; {chassis.OPENFLOW_PROBE_KEY} ignored: this ovn-controller has no OpenFlow probe"
+        if problem := firewall.problem(firewall.CHASSIS_TABLE, self.files):
+            message += f"; Geneve is tracked by conntrack: {problem}"
         if pending := self._pending_upgrade:
             message += f"; OVN {upgrade.target_version(pending)} is installed in ovn-central's upgrade turn"
         return ops.ActiveStatus(message)

@@ -29,6 +29,8 @@ class CentralUnitData(InstalledOvn):
     sb_server_id: str = Field("", alias="sb-server-id")
     installed_ca: str = Field("", alias="installed-ca")  # fingerprint of the CA of its certificates
     upgrade_to: str = Field("", alias="upgrade-to")  # the OVN version apt would upgrade it to
+    # both databases answer TLS clients on its client addresses: consumers are told of it only then
+    serving: bool = Field(False, alias="ovsdb-serving")
 
     # Per-database fields are named `<nb|sb>_<what>`, as `Database.short` spells them.
 
@@ -70,11 +72,15 @@ def member_addresses(units: Mapping[str, CentralUnitData], db: Database) -> dict
     return {name: data.address for name, data in units.items() if data.server_id(db) and data.address}
 
 
-def client_addresses_of_members(units: Mapping[str, CentralUnitData], endpoint: str) -> list[str]:
+def client_addresses_of_members(units: Mapping[str, CentralUnitData], endpoint: str, *, serving: bool = False) -> list[str]:
     """The `endpoint` addresses of the units that are members of both clusters (their raft
-    address when they did not publish one for `endpoint`)."""
+    address when they did not publish one for `endpoint`); with `serving`, only of those whose
+    databases answer TLS clients (what consumers are told)."""
     both = set.intersection(*(set(member_addresses(units, db)) for db in DATABASES))
-    return sorted(data.client_addresses.get(endpoint, data.address) for name, data in units.items() if name in both)
+    return sorted(
+        data.client_addresses.get(endpoint, data.address) for name, data in units.items()
+        if name in both and (data.serving or not serving)
+    )
 
 
 def announced_server_ids(units: Mapping[str, CentralUnitData]) -> dict[Database, dict[str, str]]:

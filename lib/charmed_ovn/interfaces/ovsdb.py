@@ -70,7 +70,21 @@ def connection_string(addresses: Iterable[str], port: int) -> str:
     return ",".join(remote(address, port) for address in sorted(addresses, key=address_order))
 
 
+class JujuUnitAddress(Databag):
+    """What Juju itself writes in every unit's databag: where the unit is reached on the relation."""
+
+    ingress_address: str = Field("", alias="ingress-address")
+
+
 # --- provider side (ovn-central) -------------------------------------------------------------
+
+
+def consumer_addresses(relations: Iterable[ops.Relation]) -> set[str]:
+    """The ingress addresses of the remote units of `relations` (who connects to the databases)."""
+    return {
+        data.ingress_address for relation in relations for unit in relation.units
+        if (data := JujuUnitAddress.read(relation, unit)).ingress_address
+    }
 
 
 def publish(relation: ops.Relation, unit: ops.Unit, bound_address: str, leader_app: ops.Application | None,

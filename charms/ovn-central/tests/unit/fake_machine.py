@@ -41,7 +41,7 @@ from charmed_ovn import (
 from charmed_ovn.databases import DATABASES, NB, SB, Database
 from charmed_ovn.interfaces.ovsdb import remote
 from charmed_ovn.raft import ClusterStatus
-from tests.charm_unit import OVN_SCHEMAS, FakeLogLevels, load_charm_module, systemd_name
+from tests.charm_unit import OVN_SCHEMAS, FakeLogLevels, FakeNftables, load_charm_module, systemd_name
 
 CHARM_SRC = Path(__file__).resolve().parents[2] / "src" / "charm.py"
 CHARM_MODULE = "ovn_central_charm"
@@ -93,6 +93,7 @@ class FakeMachine(FakeLogLevels):
 
     def __init__(self) -> None:
         super().__init__(VLOG_UNITS, VLOG_MODULES)
+        self.nftables = FakeNftables()
         self.dbs: dict[str, FakeDatabase] = {"nb": FakeDatabase(), "sb": FakeDatabase()}
         self.join_status = "cluster member"  # what a server reports once it joined
         self.northd_answering = True
@@ -109,9 +110,11 @@ class FakeMachine(FakeLogLevels):
         self.encaps: dict[str, str] = {}  # the Southbound's chassis -> encapsulation address
         self.bgp_chassis: set[str] = set()  # chassis whose ovn-bgp made its router in the Northbound
         self.listeners: dict[str, list[listeners.Listener]] = {}  # each database server's listeners
+        self.answers_tls_clients = True  # the client listeners accept the unit's client certificate
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         super().install(monkeypatch)
+        self.nftables.install(monkeypatch)
         for name in (
             "is_initialised",
             "create_cluster",
@@ -233,7 +236,10 @@ class FakeMachine(FakeLogLevels):
 
     def active_schema_version(self, remotes: str, database: str, *_: object) -> str | None:
         [db] = [db for db in DATABASES if db.name == database]
-        assert remotes == f"unix:{db.socket}", "the status action asks its local server"
+        # the status action asks its local server; the readiness probe the TLS client listener
+        assert remotes == f"unix:{db.socket}" or (remotes.startswith("ssl:") and remotes.endswith(f":{db.client_port}"))
+        if remotes.startswith("ssl:") and not self.answers_tls_clients:
+            return None
         return self.active_schema_versions[db.short] if self._answering(db) else None
 
     def select_rows(self, remotes: str, database: str, table: str, columns: list[str], *_: object) -> list[dict]:
@@ -429,19 +435,19 @@ def service_csrs(hostname: str, address: str) -> dict[str, str]:
 
 
 def peer_data(hostname: str, address: str, *, csrs: bool = True, member: bool = False) -> dict[str, str]:
-    """A peer unit's databag."""
+    """A peer unit's databag (a `member` serves TLS clients)."""
     data = {"address": address, "hostname": hostname}
     if csrs:
         data["csrs"] = json.dumps(service_csrs(hostname, address), sort_keys=True)
     if member:
-        data.update({"nb-server-id": f"nb-{hostname}", "sb-server-id": f"sb-{hostname}"})
+        data.update({"nb-server-id": f"nb-{hostname}", "sb-server-id": f"sb-{hostname}", "ovsdb-serving": "true"})
     return data
 
 
 def member_peer_data(unit: int) -> dict[str, str]:
     """Peer unit `unit`'s databag once it is a member of both clusters, its server ids as
     `server_id` makes them (so that they match what `FakeMachine.with_members` lists)."""
-    return {**peer_data(f"central-{unit}", PEER_ADDRESSES[unit], csrs=False), **announced_ids(unit)}
+    return {**peer_data(f"central-{unit}", PEER_ADDRESSES[unit], csrs=False), **announced_ids(unit), "ovsdb-serving": "true"}
 
 
 def one_dead_member(machine: FakeMachine) -> testing.State:

@@ -52,7 +52,7 @@ class TestCharmEvents:
         data = out.get_relation(PEER.id).local_unit_data
         assert (data.get("address"), data.get("hostname")) == (ADDRESS, HOSTNAME)
         assert set(json.loads(data.get("csrs", "{}"))) == set(pki.CENTRAL_SERVICES)
-        assert self.machine.installed == {"ovn-central"}
+        assert self.machine.installed == {"ovn-central", "nftables"}
 
     def test_given_unit_when_event_not_observed_then_nothing_reconciled(self):
         # The control for the test above: its assertions fail when the reconcile does not run.

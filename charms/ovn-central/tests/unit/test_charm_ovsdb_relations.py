@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from ops import testing
 
@@ -66,6 +68,33 @@ class TestCharmOvsdbRelations:
         for endpoint in ("ovsdb", "ovsdb-cms"):
             assert relation(out, endpoint).local_unit_data["bound-address"] == ADDRESS
             assert relation(out, endpoint).local_app_data == {}
+
+    def test_given_databases_that_do_not_answer_tls_clients_when_reconciled_then_the_unit_is_not_named(self):
+        # Readiness: consumers are told of a unit only once its databases answer over TLS.
+        self.machine.answers_tls_clients = False
+
+        out = self.ctx.run(self.ctx.on.update_status(), self.state(leader=True, networks=networks()))
+
+        for endpoint in ("ovsdb", "ovsdb-cms"):
+            assert "bound-address" not in relation(out, endpoint).local_unit_data
+            assert relation(out, endpoint).local_app_data == {
+                "db_nb_connection_str": "ssl:10.0.0.11:6641",
+                "db_sb_connection_str": "ssl:10.0.0.11:6642",
+            }
+        assert relation(out, "cluster").local_unit_data["ovsdb-serving"] == "false"
+
+    def test_given_a_member_that_does_not_serve_when_leader_reconciles_then_it_is_left_out(self):
+        state = self.state(leader=True, networks=networks())
+        peer = relation(state, "cluster")
+        assert isinstance(peer, testing.PeerRelation)
+        peers_data = {1: {**peer.peers_data[1], "ovsdb-serving": "false"}, 2: peer.peers_data[2]}
+        state = dataclasses.replace(state, relations={*(state.relations - {peer}), dataclasses.replace(peer, peers_data=peers_data)})
+
+        out = self.ctx.run(self.ctx.on.update_status(), state)
+
+        assert relation(out, "ovsdb").local_app_data == {
+            "db_nb_connection_str": f"ssl:{ADDRESS}:6641", "db_sb_connection_str": f"ssl:{ADDRESS}:6642",
+        }
 
     def test_given_no_member_of_both_clusters_when_leader_reconciles_then_nothing_published(self):
         self.machine.dbs["sb"].status = "joining cluster"

@@ -22,7 +22,7 @@ from charmlibs.interfaces.tls_certificates import Certificate, CertificateSignin
 from ops import testing
 
 from charmed_ovn import chassis, clients, dpu, ovsdb_client, paths, pki
-from tests.charm_unit import FakeLogLevels, load_charm_module
+from tests.charm_unit import FakeLogLevels, FakeNftables, load_charm_module
 
 CHARM_SRC = Path(__file__).resolve().parents[2] / "src" / "charm.py"
 CHARM_MODULE = "ovn_chassis_charm"
@@ -121,6 +121,7 @@ class FakeMachine(FakeLogLevels):
 
     def __init__(self) -> None:
         super().__init__(VLOG_UNITS, VLOG_MODULES)
+        self.nftables = FakeNftables()
         self.ovs = FakeOpenvSwitch()
         self.kernel_module = True
         self.controller_has_openflow_probe = False  # as OVN 23.06 and later
@@ -137,6 +138,7 @@ class FakeMachine(FakeLogLevels):
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         super().install(monkeypatch)
+        self.nftables.install(monkeypatch)
         monkeypatch.setattr(chassis, "open_vswitch", self.open_vswitch)
         monkeypatch.setattr(chassis, "kernel_has_openvswitch", lambda: self.kernel_module)
         monkeypatch.setattr(chassis, "controller_has_openflow_probe", lambda: self.controller_has_openflow_probe)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import pytest
 from ops import testing
 
-from charmed_ovn import chassis
+from charmed_ovn import chassis, firewall
 
 from .fake_machine import OVS_UNIT, OVNChassisCharm, networks
+
+# OVN's and Open vSwitch's packages, and nft for the Geneve NOTRACK rules
+PACKAGES = {*chassis.PACKAGES, firewall.PACKAGE}
 
 
 class TestCharmInstall:
@@ -19,8 +22,8 @@ class TestCharmInstall:
     def test_given_fresh_machine_when_install_then_packages_installed_and_ovs_started(self):
         self.ctx.run(self.ctx.on.install(), testing.State(networks=networks()))
 
-        assert self.machine.installed == set(chassis.PACKAGES)
-        assert self.machine.actions("install") == chassis.PACKAGES
+        assert self.machine.installed == PACKAGES
+        assert self.machine.actions("install") == [*chassis.PACKAGES, firewall.PACKAGE]
         assert self.machine.actions("start") == [OVS_UNIT]
         assert self.machine.sources == [""]
 
@@ -31,10 +34,10 @@ class TestCharmInstall:
         )
 
         assert self.machine.sources == ["cloud:noble-epoxy"]
-        assert self.machine.installed == set(chassis.PACKAGES)
+        assert self.machine.installed == PACKAGES
 
     def test_given_packages_installed_when_install_then_nothing_reinstalled(self):
-        self.machine.installed |= set(chassis.PACKAGES)
+        self.machine.installed |= PACKAGES
 
         self.ctx.run(self.ctx.on.install(), testing.State(networks=networks()))
 
