@@ -14,12 +14,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import ops
 from charmlibs import apt
 
 from charmed_ovn import files as file_ops
 from charmed_ovn import paths, services
-from charmed_ovn.interfaces import ovsdb
 from charmed_ovn.interfaces.central_cluster import CentralUnitData
 
 PACKAGE = "nftables"
@@ -166,15 +164,15 @@ def remove(table: str, files: paths.CharmFiles) -> None:
         record.unlink()
 
 
-def configure_central(enabled: bool, units: Mapping[str, CentralUnitData], consumers: Iterable[ops.Relation],
+def configure_central(enabled: bool, units: Mapping[str, CentralUnitData], nb_clients: Iterable[str],
                       files: paths.CharmFiles) -> None:
-    """The central's table from its peers' databags (`units`) and the remote units of the
-    `consumers` relations (the Northbound's clients); removed when not `enabled`."""
+    """The central's table from its peers' databags (`units`) and the Northbound's clients'
+    addresses (`nb_clients`); removed when not `enabled`."""
     if not enabled:
         remove(CENTRAL_TABLE, files)
         return
     peers = {address for data in units.values() for address in (data.address, *data.client_addresses.values())}
-    access = CentralAccess(frozenset(peers - {""}), frozenset(ovsdb.consumer_addresses(consumers)))
+    access = CentralAccess(frozenset(peers - {""}), frozenset(nb_clients))
     apply(CENTRAL_TABLE, central_ruleset(access), files)
 
 

@@ -53,6 +53,14 @@ def sign_unit_requests(
     return certificates, signed
 
 
+def requested_addresses(provider: TLSCertificatesProvidesV4) -> set[str]:
+    """The IP addresses the `tls-certificates` requirers ask to be certified for (their CSRs'
+    SANs): where they connect from. Their databags cannot say it: the requirer library clears
+    the unit databag, Juju's ingress-address included, before it writes its requests."""
+    return {address for request in provider.get_certificate_requests()
+            for address in request.certificate_signing_request.sans_ip}
+
+
 def sign_relation_requests(
     provider: TLSCertificatesProvidesV4, authority: Authority, now: datetime, renew_before: timedelta
 ) -> list[Issuance]:

@@ -110,6 +110,13 @@ class OVNCentralCharm(ops.CharmBase):
         return relation.app.name if relation is not None and relation.app is not None else None
 
     @property
+    def _nb_clients(self) -> set[str]:
+        """Who may reach the Northbound: the ovsdb/ovsdb-cms units, and the certificates
+        requirers at the addresses they ask certificates for."""
+        related = ovsdb.consumer_addresses([*self._ovsdb_relations, *self.model.relations[CERTIFICATES]])
+        return related | signing.requested_addresses(self.tls_provider)
+
+    @property
     def _ovsdb_relations(self) -> list[ops.Relation]:
         return [relation for endpoint in OVSDB_ENDPOINTS for relation in self.model.relations[endpoint]]
 
@@ -139,8 +146,7 @@ class OVNCentralCharm(ops.CharmBase):
             return
         pending = services.upgrades_pending(PACKAGES)
         self._publish_identity(cluster, upgrade.target_version(pending))
-        nb_clients = [*self._ovsdb_relations, *self.model.relations[CERTIFICATES]]
-        firewall.configure_central(options.firewall, cluster.units, nb_clients, self.files)
+        firewall.configure_central(options.firewall, cluster.units, self._nb_clients, self.files)
         if self.unit.is_leader():
             if authority := self._ensure_ca(options.renew_before):
                 self._sign(cluster, authority, options.renew_before)
@@ -210,12 +216,14 @@ class OVNCentralCharm(ops.CharmBase):
 
     def _publish_endpoints(self, cluster: CentralCluster) -> None:
         """Serve both ovsdb interface flavours (per-unit bound-address, app connection strings),
-        naming only the units whose databases answer TLS clients."""
+        naming only the units whose databases answer TLS clients. While none answers (e.g. every
+        certificate expired at once), the last connection strings stay: consumers keep retrying
+        where the databases will come back instead of losing every endpoint."""
         serving = membership.answers_clients(sorted(set(self._client_addresses.values())), self.files)
         cluster.update_local(serving=serving)
-        leader_app = self.app if self.unit.is_leader() else None
         for endpoint in OVSDB_ENDPOINTS:
             members = central_cluster.client_addresses_of_members(cluster.units, endpoint, serving=True)
+            leader_app = self.app if self.unit.is_leader() and members else None
             bound = self._client_addresses[endpoint] if serving else ""
             for relation in self.model.relations[endpoint]:
                 ovsdb.publish(relation, self.unit, bound, leader_app, members, cluster.app.converted)

@@ -200,11 +200,10 @@ class OVNChassisCharm(ops.CharmBase):
         services.start(f"{chassis.OVS_UNIT}.service")
         if maintenance.is_paused(self.files):
             return  # ovn-controller stays down until `resume`; the options apply then
-        endpoints = self._endpoints(options)
         inputs_before = chassis.controller_inputs(self.files)
-        if endpoints is None or not certificate_files.install_assigned(
-            self.files, self.certificates, self._certificate_requests()
-        ):
+        # Certificates first: a renewed one is installed even while the endpoints are unknown.
+        installed = certificate_files.install_assigned(self.files, self.certificates, self._certificate_requests())
+        if (endpoints := self._endpoints(options)) is None or not installed:
             return
         encap_ip = self._encap_ip(options)
         if encap_ip is None:

@@ -12,6 +12,7 @@ from ops import testing
 from charmed_ovn import firewall
 
 from .fake_machine import LeaderOptionTest
+from .test_charm_tls_provider import requirer_csr, requirer_databag
 
 REFUSAL = "Error: Could not process rule: Operation not supported"
 
@@ -23,7 +24,9 @@ class TestCharmFirewall(LeaderOptionTest):
         state = self.state(config)
         cms = testing.Relation("ovsdb-cms", remote_units_data={0: {"ingress-address": "10.0.0.50"}})
         chassis = testing.Relation("ovsdb", remote_units_data={0: {"ingress-address": "fd00::60"}})
-        datapath = testing.Relation("certificates", remote_units_data={0: {"ingress-address": "10.0.0.70"}})
+        # The requirer library clears its unit databag (ingress-address too) before writing its
+        # CSRs: the address comes from them.
+        datapath = testing.Relation("certificates", remote_units_data={0: requirer_databag((requirer_csr("dp-0", "10.0.0.70"), False))})
         return dataclasses.replace(state, relations={*state.relations, cms, chassis, datapath})
 
     def test_given_peers_and_consumers_when_reconciled_then_each_port_admits_only_its_clients(self):

@@ -83,6 +83,27 @@ class TestCharmOvsdbRelations:
             }
         assert relation(out, "cluster").local_unit_data["ovsdb-serving"] == "false"
 
+    def test_given_no_member_serves_when_leader_reconciles_then_the_last_connection_strings_stay(self):
+        # Every database refusing TLS at once (expired certificates): consumers keep the
+        # endpoints where the databases will answer again, rather than none at all.
+        self.machine.answers_tls_clients = False
+        state = self.state(leader=True, networks=networks())
+        peer = relation(state, "cluster")
+        assert isinstance(peer, testing.PeerRelation)
+        peers_data = {number: {**data, "ovsdb-serving": "false"} for number, data in peer.peers_data.items()}
+        published = {"db_nb_connection_str": NB, "db_sb_connection_str": SB}
+        state = dataclasses.replace(state, relations={
+            dataclasses.replace(peer, peers_data=peers_data),
+            testing.Relation("ovsdb", remote_app_name="ovn-chassis", local_app_data=published),
+            testing.Relation("ovsdb-cms", remote_app_name="neutron-api", local_app_data=published),
+        })
+
+        out = self.ctx.run(self.ctx.on.update_status(), state)
+
+        for endpoint in ("ovsdb", "ovsdb-cms"):
+            assert "bound-address" not in relation(out, endpoint).local_unit_data
+            assert relation(out, endpoint).local_app_data == published
+
     def test_given_a_member_that_does_not_serve_when_leader_reconciles_then_it_is_left_out(self):
         state = self.state(leader=True, networks=networks())
         peer = relation(state, "cluster")

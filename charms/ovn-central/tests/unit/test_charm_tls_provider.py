@@ -15,9 +15,9 @@ from charmed_ovn import pki
 from .fake_machine import OVNCentralCharm, ca_secret, networks, new_ca, relation, x509_certificate
 
 
-def requirer_csr(common_name: str, *, is_ca: bool = False) -> str:
+def requirer_csr(common_name: str, address: str = "10.0.1.5", *, is_ca: bool = False) -> str:
     attributes = CertificateRequestAttributes(
-        common_name=common_name, sans_ip=frozenset({"10.0.1.5"}), is_ca=is_ca
+        common_name=common_name, sans_ip=frozenset({address}), is_ca=is_ca
     )
     return str(pki.make_csr(attributes, pki.generate_private_key()))
 

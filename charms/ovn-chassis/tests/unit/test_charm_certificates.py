@@ -89,6 +89,22 @@ class TestCharmCertificates:
             assert stat.S_IMODE(self.files.private_key(service).stat().st_mode) == 0o600
             assert stat.S_IMODE(self.files.certificate(service).stat().st_mode) == 0o644
 
+    def test_given_signed_certificates_and_no_endpoints_when_relation_changed_then_they_are_installed(self):
+        # A renewal arriving while ovn-central publishes no endpoints (none of its databases
+        # answers) is installed now, not at some later hook.
+        ca, ca_key = pki.generate_ca()
+        state = with_assigned_certificates(self.ctx, self.state, ca, ca_key)
+        state = dataclasses.replace(
+            state, relations={relation(state, "certificates"), ovsdb_relation(app_data={}, units={0: {}})}
+        )
+
+        self.ctx.run(self.ctx.on.relation_changed(relation(state, "certificates"), remote_unit=0), state)
+
+        assert self.files.ca_cert.read_text() == str(ca)
+        for service in pki.CHASSIS_SERVICES:
+            assert pki.is_signed_by(Certificate.from_string(self.files.certificate(service).read_text()), ca)
+        assert self.machine.ovs.writes == []
+
     def test_given_only_one_certificate_signed_when_relation_changed_then_nothing_written(self):
         ca, ca_key = pki.generate_ca()
         state = with_assigned_certificates(self.ctx, self.state, ca, ca_key)
