@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import re
+import shutil
 import subprocess
 import sys
 import types
@@ -18,9 +20,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
+from cosl import LZMABase64
 from ops import testing
 
-from charmed_ovn import firewall, paths, schema, services, vlog
+from charmed_ovn import firewall, observability, paths, schema, services, vlog
 from charmed_ovn.databases import Database
 
 
@@ -171,6 +175,11 @@ class FakeServices:
         self.drop_ins: dict[str, str] = {}
         self.sources: list[str] = []
         self.log: list[tuple[str, str]] = []
+        # the exporters' unit files (unit -> text) and what was done to their services, in
+        # order: (step, unit), step `start`, `restart` or `remove`. Apart from `log`, which says
+        # what the charm did to OVN.
+        self.exporters: dict[str, str] = {}
+        self.exporter_steps: list[tuple[str, str]] = []
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Replace every machine adapter of `charmed_ovn.services` with this fake's."""
@@ -194,6 +203,8 @@ class FakeServices:
         ):
             monkeypatch.setattr(services, name, getattr(self, name))
         monkeypatch.setattr(schema, "expected_schema_version", self.expected_schema_version)
+        monkeypatch.setattr(observability, "run_exporter", self.run_exporter)
+        monkeypatch.setattr(observability, "remove_exporter", self.remove_exporter)
 
     def actions(self, action: str) -> list[str]:
         """The subjects of every `action` done so far, in order."""
@@ -284,6 +295,17 @@ class FakeServices:
         self.drop_ins.pop(systemd_name(unit), None)
         self.log.append(("remove-drop-in", systemd_name(unit)))
 
+    def run_exporter(self, unit: str, content: str) -> None:
+        """As systemd: an exporter runs once started, until removed."""
+        step = observability.exporter_step(self.exporters.get(unit), content, unit in self.exporters)
+        self.exporters[unit] = content
+        if step is not None:
+            self.exporter_steps.append((step, unit))
+
+    def remove_exporter(self, unit: str) -> None:
+        if self.exporters.pop(unit, None) is not None:
+            self.exporter_steps.append(("remove", unit))
+
 
 class FakeNftables:
     """The kernel's nftables as `firewall.run_nft` sees it: `tables` (table -> the ruleset the
@@ -364,3 +386,48 @@ class FakeLogLevels(FakeServices):
             for where in levels[name] if destination == "ANY" else [destination]:
                 levels[name][where] = level.upper()
         self.log.append(("vlog-set", f"{daemon.name} {argument}"))
+
+
+# --- cos-agent ------------------------------------------------------------------------------------
+
+
+def cos_agent_charm_root(charm_dir: Path, root: Path) -> Path:
+    """`root` holding the charm's alert rules and dashboards (which ops.testing's own temporary
+    charm root lacks): pass it as the Context's `charm_root`."""
+    for directory in (observability.ALERT_RULES_DIR, observability.DASHBOARDS_DIR):
+        if (charm_dir / directory).is_dir():
+            shutil.copytree(charm_dir / directory, root / directory)
+    return root
+
+
+def cos_agent_data(state: testing.State) -> dict:
+    """What the unit wrote to its cos-agent databag (CosAgentProviderUnitData)."""
+    [relation] = [r for r in state.relations if r.endpoint == observability.RELATION]
+    return json.loads(relation.local_unit_data[observability.DATABAG_KEY])
+
+
+def served_alerts(data: dict) -> dict[str, dict]:
+    """The databag's alert rules by alert name."""
+    return {rule["alert"]: rule for group in data["metrics_alert_rules"]["groups"] for rule in group["rules"]}
+
+
+def charm_alerts(charm_dir: Path) -> set[str]:
+    """The alerts of the charm's rule files."""
+    files = sorted((charm_dir / observability.ALERT_RULES_DIR).glob("*.rules"))
+    return {rule["alert"] for path in files for group in yaml.safe_load(path.read_text())["groups"] for rule in group["rules"]}
+
+
+def served_dashboard_titles(data: dict) -> list[str]:
+    return sorted(json.loads(LZMABase64.decompress(encoded))["title"] for encoded in data["dashboards"])
+
+
+def charm_dashboard_titles(charm_dir: Path) -> list[str]:
+    files = (charm_dir / observability.DASHBOARDS_DIR).glob("*.json")
+    return sorted(json.loads(path.read_text())["title"] for path in files)
+
+
+def exporter_command(services_: FakeServices, app: str) -> list[str]:
+    """The command line of the exporter unit the charm installed for `app`."""
+    text = services_.exporters[observability.exporter_unit(app)]
+    [line] = [line for line in text.splitlines() if line.startswith("ExecStart=")]
+    return line.removeprefix("ExecStart=").split()

@@ -40,6 +40,9 @@ class ClusterStatus:
     leader: str
     election_timer_ms: int
     servers: dict[str, str] = field(default_factory=dict)  # server id -> raft address
+    term: int = 0
+    log_index: int = 0  # the last entry in the server's log
+    connected_peers: frozenset[str] = frozenset()  # servers with a raft connection up, either way
 
     @property
     def is_member(self) -> bool:
@@ -52,6 +55,20 @@ class ClusterStatus:
 
 
 _SERVER_LINE = re.compile(r"^\s+(?P<sid>[0-9a-f]+) \((?P=sid) at (?P<address>\S+)\)")
+# `Log: [first, next]`: the log holds entries first..next-1.
+_LOG = re.compile(r"^\[(?P<first>\d+), (?P<next>\d+)\]$")
+# One connection of `Connections:`: `->sid` made by this server, `<-sid` accepted; in
+# parentheses while it is not connected; sid 0000 while the peer is not yet known (joining).
+_CONNECTION = re.compile(r"^(?P<down>\()?(?:->|<-)(?P<sid>[0-9a-f]+)\)?$")
+
+
+def connected_peers(connections: str) -> frozenset[str]:
+    """The peers `Connections:` shows connected (in either direction)."""
+    return frozenset(
+        match["sid"]
+        for item in connections.split()
+        if (match := _CONNECTION.match(item)) and not match["down"] and match["sid"].strip("0")
+    )
 
 
 def parse_cluster_status(text: str) -> ClusterStatus:
@@ -72,6 +89,7 @@ def parse_cluster_status(text: str) -> ClusterStatus:
         if sep and not line.startswith(" "):
             fields[key.strip()] = value.strip()
     cluster_id = fields.get("Cluster ID", "")
+    log = _LOG.match(fields.get("Log", ""))
     return ClusterStatus(
         # "not yet known" while a joining server has not heard from the cluster
         cluster_id="" if cluster_id.startswith("not yet") else cluster_id.split(" ")[0],
@@ -83,6 +101,9 @@ def parse_cluster_status(text: str) -> ClusterStatus:
         # "1000 (changing to 2000)" while a change is in flight: the current value counts
         election_timer_ms=int((fields.get("Election timer") or "0").split()[0]),
         servers=servers,
+        term=int(fields.get("Term") or 0),
+        log_index=int(log["next"]) - 1 if log else 0,
+        connected_peers=connected_peers(fields.get("Connections", "")),
     )
 
 

@@ -121,6 +121,9 @@ def test_parse_cluster_status_of_the_leader():
             "7d21": "ssl:10.10.0.12:6643",
             "b3e0": "ssl:10.10.0.13:6643",
         },
+        term=4,
+        log_index=30,
+        connected_peers=frozenset({"7d21", "b3e0"}),
     )
 
 

@@ -25,6 +25,7 @@ from charmed_ovn import (
     bird,
     chassis,
     config,
+    observability,
     ovsdb_client,
     paths,
     pki,
@@ -67,6 +68,7 @@ class OVNBgpCharm(ops.CharmBase):
         super().__init__(framework)
         self.files = paths.charm_files(self.app.name)
         securitylog.open_hook(self, self.files.config_seen)
+        self.cos_agent = observability.CosAgent(self)
         self._table_taken: str | None = None  # why the configured table cannot be used, this hook
         self.certificates = TLSCertificatesRequiresV4(
             self,

@@ -21,6 +21,7 @@ from charmed_ovn import (
     firewall,
     maintenance,
     membership,
+    observability,
     paths,
     pki,
     securitylog,
@@ -54,6 +55,7 @@ class OVNCentralCharm(ops.CharmBase):
         super().__init__(framework)
         self.files = paths.charm_files(self.app.name)
         securitylog.open_hook(self, self.files.config_seen)
+        self.cos_agent = observability.CosAgent(self)
         self.tls_provider = tls.TLSCertificatesProvidesV4(self, CERTIFICATES)
         self.ca_requirer = tls.TLSCertificatesRequiresV4(
             self, CA, certificate_requests=[self._ca_request], mode=tls.Mode.APP,

@@ -25,6 +25,7 @@ from charmed_ovn import (
     dpu,
     firewall,
     maintenance,
+    observability,
     ovsdb_client,
     paths,
     pki,
@@ -67,6 +68,7 @@ class OVNChassisCharm(ops.CharmBase):
         super().__init__(framework)
         self.files = paths.charm_files(self.app.name)
         securitylog.open_hook(self, self.files.config_seen)
+        self.cos_agent = observability.CosAgent(self)
         self._southbound_connection: ovsdb_client.Southbound | None = None
         self.certificates = TLSCertificatesRequiresV4(
             self,
