@@ -108,12 +108,17 @@ def test_an_aggregation_without_the_topology_mixes_applications():
 # --- the rules -------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def promtool() -> str:
+def promtool_path() -> str:
+    """tools/setup's promtool, else one on PATH; the test fails without one (no silent skip)."""
     found = str(PROMTOOL_CACHE) if PROMTOOL_CACHE.exists() else shutil.which("promtool")
     if not found:
         pytest.fail(f"promtool is neither at {PROMTOOL_CACHE} nor on PATH: run tools/setup")
     return found
+
+
+@pytest.fixture(scope="module")
+def promtool() -> str:
+    return promtool_path()
 
 
 @pytest.mark.parametrize("charm", CHARMS)
