@@ -1,0 +1,126 @@
+"""The docs' reference against the charms' metadata, both ways: every config option, action (and
+its parameters) and relation endpoint of every `charms/*/charmcraft.yaml` is in the reference,
+and the reference (and every `juju config`/`juju run` line of the docs) names nothing else.
+
+The reference pages render charmcraft.yaml at build time (docs/_ext/charm_metadata.py); these
+tests read the same files now, so a charm that gains an option, action or endpoint shows up
+here, and so does a results entry or a page that names one that does not exist.
+"""
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from charmed_ovn import observability, paths
+
+REPO = Path(__file__).resolve().parents[2]
+DOCS = REPO / "docs"
+sys.path.insert(0, str(DOCS / "_ext"))
+
+import charm_metadata  # noqa: E402  (docs/_ext is not a package)
+
+CHARMS = charm_metadata.charm_names()
+# Applications in the bundles and the docs, and the charm each one runs.
+APPLICATION_CHARMS = {**{charm: charm for charm in CHARMS}, "ovn-gateway": "ovn-chassis"}
+
+
+def first_column_names(markdown_table: str) -> list[str]:
+    """The code-formatted names in a generated table's first column."""
+    return re.findall(r"^\| `([^`]+)` \|", markdown_table, flags=re.MULTILINE)
+
+
+def directive_charms(page: str, directive: str) -> list[str]:
+    return re.findall(rf"^```\{{{directive}\}} (\S+)$", (DOCS / page).read_text(), flags=re.MULTILINE)
+
+
+def documented_actions(charm: str) -> dict[str, list[str]]:
+    """action -> the parameters the rendered actions reference lists for it."""
+    rendered = charm_metadata.actions_markdown(charm, charm_metadata.load(charm), charm_metadata.load_action_results())
+    sections = re.split(rf"^\({re.escape(charm)}-action-([\w-]+)\)=$", rendered, flags=re.MULTILINE)[1:]
+    return {
+        action: re.findall(r"^- `([^`]+)` \(", body.split("Results:")[0], flags=re.MULTILINE)
+        for action, body in zip(sections[::2], sections[1::2], strict=True)
+    }
+
+
+def test_the_charms_are_found():
+    assert CHARMS == ["ovn-bgp", "ovn-central", "ovn-chassis"]
+
+
+@pytest.mark.parametrize(
+    ("page", "directive"),
+    [
+        ("reference/configuration.md", "charm-config"),
+        ("reference/actions.md", "charm-actions"),
+        ("reference/relations.md", "charm-endpoints"),
+    ],
+)
+def test_each_reference_page_renders_every_charm_and_no_other(page, directive):
+    assert sorted(directive_charms(page, directive)) == CHARMS
+
+
+@pytest.mark.parametrize("charm", CHARMS)
+def test_every_config_option_is_in_the_reference_and_nothing_else(charm):
+    metadata = charm_metadata.load(charm)
+    assert first_column_names(charm_metadata.config_markdown(metadata)) == list(charm_metadata.options(metadata))
+
+
+@pytest.mark.parametrize("charm", CHARMS)
+def test_every_action_and_parameter_is_in_the_reference_and_nothing_else(charm):
+    expected = {name: list(action.get("params") or {}) for name, action in charm_metadata.actions(charm_metadata.load(charm)).items()}
+    assert documented_actions(charm) == expected
+
+
+@pytest.mark.parametrize("charm", CHARMS)
+def test_every_action_has_its_results_written_and_no_other_action_has(charm):
+    results = charm_metadata.load_action_results()
+    assert set(results) == set(CHARMS)
+    assert sorted(results[charm]) == sorted(charm_metadata.actions(charm_metadata.load(charm)))
+    assert all(results[charm].values()), "an action with no results documented"
+
+
+@pytest.mark.parametrize("charm", CHARMS)
+def test_every_endpoint_and_binding_is_in_the_reference_and_nothing_else(charm):
+    metadata = charm_metadata.load(charm)
+    declared = [name for name, _, _ in charm_metadata.endpoints(metadata)] + list(metadata.get("extra-bindings") or {})
+    assert first_column_names(charm_metadata.endpoints_markdown(metadata)) == declared
+    assert "cos-agent" in declared  # the observability contract: every charm provides it
+
+
+def docs_pages() -> list[Path]:
+    return sorted(path for path in DOCS.rglob("*.md") if "_build" not in path.parts)
+
+
+def commands(pattern: str) -> list[tuple[str, re.Match[str]]]:
+    return [(path.relative_to(DOCS).as_posix(), match) for path in docs_pages() for match in re.finditer(pattern, path.read_text())]
+
+
+def test_every_juju_config_in_the_docs_names_a_real_option():
+    wrong = []
+    for page, match in commands(r"juju config (ovn-[\w-]+)((?: [\w-]+=\S*)+)"):
+        charm = APPLICATION_CHARMS.get(match[1])
+        known = charm_metadata.options(charm_metadata.load(charm)) if charm else {}
+        wrong += [f"{page}: {match[0]}" for key in re.findall(r" ([\w-]+)=", match[2]) if key not in known]
+    assert not wrong
+    assert commands(r"juju config (ovn-[\w-]+)((?: [\w-]+=\S*)+)"), "the pattern finds nothing: is it still right?"
+
+
+def test_every_juju_run_in_the_docs_names_a_real_action_and_parameters():
+    wrong = []
+    for page, match in commands(r"juju run (ovn-[\w-]+)/\S+ ([\w-]+)((?: [\w-]+=\S*)*)"):
+        charm = APPLICATION_CHARMS.get(match[1])
+        action = charm_metadata.actions(charm_metadata.load(charm)).get(match[2]) if charm else None
+        if action is None:
+            wrong.append(f"{page}: {match[0]}")
+            continue
+        wrong += [f"{page}: {match[0]}" for key in re.findall(r" ([\w-]+)=", match[3]) if key not in (action.get("params") or {})]
+    assert not wrong
+
+
+def test_the_ports_reference_lists_every_port_the_charms_use():
+    ports_page = (DOCS / "reference" / "ports.md").read_text()
+    ports = [paths.NB_PORT, paths.SB_PORT, paths.SB_PRIVILEGED_PORT, paths.NB_RAFT_PORT, paths.SB_RAFT_PORT]
+    ports += observability.PORTS.values()
+    assert [port for port in ports if f"| {port}/tcp |" not in ports_page] == []
