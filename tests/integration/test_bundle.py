@@ -14,6 +14,7 @@ from pytest_operator.plugin import OpsTest
 
 from charmed_ovn import paths
 from charmed_ovn.databases import DATABASES
+from charmed_ovn.interfaces.ovsdb import format_address, remote
 from tests.integration.deployed import (
     BUNDLE,
     CHASSIS_PKI,
@@ -53,7 +54,7 @@ async def test_raft_runs_over_tls_on_every_central_address(ops_test: OpsTest, da
     centrals = units_of(ops_test, "ovn-central")
     addresses = [await bind_address(ops_test, unit, "cluster") for unit in centrals]
     view = await raft_view(ops_test, centrals[0], database)
-    assert sorted(view.servers.values()) == sorted(f"ssl:{address}:{database.raft_port}" for address in addresses)
+    assert sorted(view.servers.values()) == sorted(remote(address, database.raft_port) for address in addresses)
 
 
 async def test_every_chassis_is_registered_and_connected(ops_test: OpsTest):
@@ -69,10 +70,9 @@ async def test_every_chassis_is_registered_and_connected(ops_test: OpsTest):
 async def openssl_verify(ops_test: OpsTest, address: str, port: int, ca_file: str) -> tuple[int, str]:
     """openssl s_client from ovn-chassis/0's machine, with the chassis' client certificate,
     verifying the server's certificate (chain and IP address) against `ca_file`."""
-    target = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
     code, stdout, stderr = await ops_test.juju(
         "exec", "--unit", "ovn-chassis/0", "--",
-        f"openssl s_client -connect {target} -verify_return_error -verify_ip {address} -CAfile {ca_file} "
+        f"openssl s_client -connect {format_address(address)}:{port} -verify_return_error -verify_ip {address} -CAfile {ca_file} "
         f"-cert {CHASSIS_PKI}/client-cert.pem -key {CHASSIS_PKI}/client-privkey.pem </dev/null",
     )
     return code or 0, stdout + stderr
@@ -104,7 +104,7 @@ async def test_plaintext_clients_are_refused(ops_test: OpsTest):
     address = await bind_address(ops_test, "ovn-central/0", "ovsdb")
     for port in (paths.NB_PORT, paths.SB_PORT):
         code, stdout, _ = await ops_test.juju(
-            "exec", "--unit", "ovn-chassis/0", "--", f"ovsdb-client --timeout=5 list-dbs tcp:{address}:{port}"
+            "exec", "--unit", "ovn-chassis/0", "--", f"ovsdb-client --timeout=5 list-dbs {remote(address, port, 'tcp')}"
         )
         assert code != 0 and "OVN_" not in stdout, f"{address}:{port} answered in plain text"
 
