@@ -213,7 +213,7 @@ def test_a_gateway_port_is_scheduled_on_both_gateways_and_a_vm_reaches_the_exter
         lab.exec("ovn-central/0", "ovn-nbctl", *command)
     eligible = sorted(gateway_chassis_in_southbound(lab))
     for priority, chassis in zip((20, 10), eligible, strict=True):
-        lab.exec("ovn-central/0", "ovn-nbctl", "lrp-set-gateway-chassis", "gw-lr-ext", chassis, str(priority))
+        lab.exec("ovn-central/0", "ovn-nbctl", "--wait=sb", "lrp-set-gateway-chassis", "gw-lr-ext", chassis, str(priority))
 
     scheduled = lab.exec("ovn-central/0", "ovn-nbctl", "lrp-get-gateway-chassis", "gw-lr-ext").stdout.split()
     assert scheduled == [f"gw-lr-ext-{eligible[0]}", "20", f"gw-lr-ext-{eligible[1]}", "10"], scheduled

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,9 +52,8 @@ APPLICATION_KEYS = frozenset({
     "options", "annotations", "constraints", "storage", "devices", "bindings", "trust", "resources",
     "offers", "plan", "scale", "placement", "requires-trust",
 })
-# Option types as Juju checks them in a bundle's YAML (juju/charm config.go: schema.String,
-# Int, Float, Bool): a string option takes only a string, a number only a number.
-OPTION_TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "int": (int,), "float": (int, float), "boolean": (bool,)}
+# The strings Go's strconv.ParseBool reads, which Juju's boolean options accept besides true/false.
+GO_BOOLEANS = frozenset({"1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"})
 # Placement directives that name no machine of the bundle (Juju's bundle placement syntax).
 NEW_MACHINE = "new"
 
@@ -144,15 +144,36 @@ def machine_positions(placements: list[Any], machine_order: list[str]) -> tuple[
     return tuple(sorted(machine_order.index(target) for target in targets if target in machine_order))
 
 
+def parses(convert: Callable[[str], Any], text: str) -> bool:
+    try:
+        convert(text)
+    except ValueError:
+        return False
+    return True
+
+
+def juju_accepts(kind: str, value: Any) -> bool:
+    """Whether Juju takes a bundle option's YAML value for an option of this type (juju/charm
+    config.go, through juju/schema's String, Int, Float and Bool checkers): a string option
+    only a string; an int a whole number or a string of one; a float any number or a string of
+    one; a boolean a boolean or a string strconv.ParseBool reads."""
+    if isinstance(value, bool):
+        return kind == "boolean"
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "int":
+        return isinstance(value, int) or (isinstance(value, str) and parses(lambda text: int(text, 0), value))
+    if kind == "float":
+        return isinstance(value, (int, float)) or (isinstance(value, str) and parses(float, value))
+    return kind == "boolean" and isinstance(value, str) and value in GO_BOOLEANS
+
+
 def option_errors(app: str, declared: dict[str, Any], given: dict[str, Any]) -> list[str]:
     errors = []
     for key, value in given.items():
         if key not in declared:
             errors.append(f'{app}: unknown option "{key}"')
-            continue
-        kind = declared[key].get("type", "string")
-        accepted = OPTION_TYPES[kind]
-        if isinstance(value, bool) != (bool in accepted) or not isinstance(value, accepted):
+        elif not juju_accepts(kind := declared[key].get("type", "string"), value):
             errors.append(f'{app}: option "{key}" expected {kind}, got {type(value).__name__}({value!r})')
     return errors
 

@@ -87,8 +87,9 @@ def rename_key(app: str, old: str, new: str) -> Callable[[dict[str, Any]], None]
 
 MUTATIONS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "unknown option": (set_option("ovn-central", "election-timr", 16), 'ovn-central: unknown option "election-timr"'),
-    "string for an int": (set_option("ovn-central", "election-timer", "16"), 'option "election-timer" expected int, got str'),
-    "string for a boolean": (set_option("ovn-gateway", "gateway", "true"), 'option "gateway" expected boolean, got str'),
+    "a word for an int": (set_option("ovn-central", "election-timer", "sixteen"), 'option "election-timer" expected int, got str'),
+    "a float for an int": (set_option("ovn-central", "election-timer", 16.5), 'option "election-timer" expected int, got float'),
+    "a word for a boolean": (set_option("ovn-gateway", "gateway", "yes"), 'option "gateway" expected boolean, got str'),
     "boolean for an int": (set_option("ovn-central", "election-timer", True), 'option "election-timer" expected int, got bool'),
     "int for a string": (set_option("ovn-gateway", "bridge-mappings", 1), 'option "bridge-mappings" expected string, got int'),
     "unknown endpoint": (add_relation("ovn-gateway:ovsdbx", "ovn-central:ovsdb"), 'application "ovn-gateway" has no "ovsdbx" relation'),
@@ -117,6 +118,11 @@ def test_a_mistake_in_a_bundle_is_refused_with_its_reason(mistake: str):
     mutate(broken)
     with pytest.raises(LabError, match=re.escape(reason)):
         checked(broken, DEFAULT_BUNDLE.parent)
+
+
+@pytest.mark.parametrize(("kind", "value"), [("int", "16"), ("int", "0x10"), ("float", 2), ("float", "2.5"), ("boolean", "True")])
+def test_juju_takes_strings_it_can_read_as_the_options_type(kind: str, value: Any):
+    assert bundle_model.juju_accepts(kind, value)
 
 
 def test_a_saas_offer_of_a_charm_we_do_not_have_is_refused():
