@@ -40,3 +40,18 @@ variable "ovn_chassis_config" {
   type        = map(string)
   default     = {}
 }
+
+variable "gateway_count" {
+  description = "Dedicated gateway chassis (ovn-gateway), each on a machine of its own: 0 for none, 2 as overlays/ha-gateways.yaml."
+  type        = number
+  default     = 0
+}
+
+variable "gateway_config" {
+  description = "ovn-gateway's options, as strings: overlays/ha-gateways.yaml's by default (plug the external NIC into br-provider)."
+  type        = map(string)
+  default = {
+    gateway         = "true"
+    bridge-mappings = "physnet1:br-provider"
+  }
+}

@@ -24,7 +24,7 @@ import pytest
 from tests.lab.model import coerce_option
 from tests.lab.paths import REPO_ROOT
 from tests.unit import bundle_model
-from tests.unit.bundle_model import DEFAULT_BUNDLE, Application, charm_project, checked, deployed
+from tests.unit.bundle_model import BUNDLES, DEFAULT_BUNDLE, Application, charm_project, checked, deployed
 
 HCL = hcl2.SerializationOptions(strip_string_quotes=True, explicit_blocks=False, with_comments=False)
 MODULE_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md")
@@ -96,16 +96,20 @@ class Instance:
     def expression(self, text: str) -> Any:
         if text == "null":
             return None
-        if ternary := re.fullmatch(rf"({NAME}\.{NAME}) == null \? (.+?) : (.+)", text):
-            condition, then, otherwise = ternary.groups()
-            return self.expression(then if self.expression(condition) is None else otherwise)
+        if number := re.fullmatch(r"\d+", text):
+            return int(number.group())
+        if ternary := re.fullmatch(rf"({NAME}\.{NAME}) (==|>) (null|\d+) \? (.+?) : (.+)", text):
+            left, operator, right, then, otherwise = ternary.groups()
+            value, bound = self.expression(left), self.expression(right)
+            holds = value == bound if operator == "==" else value > bound
+            return self.expression(then if holds else otherwise)
         if call := re.fullmatch(r"toset\((.+)\)", text):
             return sorted(self.expression(call.group(1)))
         if variable := re.fullmatch(rf"var\.({NAME})", text):
             return self.variable(variable.group(1))
         if splat := re.fullmatch(rf"juju_machine\.({NAME})\[\*\]\.machine_id", text):
             return machine_ids(self, splat.group(1))
-        if output := re.fullmatch(rf"module\.({NAME})\.({NAME})(?:\.({NAME}))?", text):
+        if output := re.fullmatch(rf"module\.({NAME})(?:\[0\])?\.({NAME})(?:\.({NAME}))?", text):
             name, value_name, key = output.groups()
             value = self.child(name).evaluate(self.child(name).module.outputs[value_name]["value"])
             return value[key] if key else value
@@ -124,7 +128,7 @@ class Instance:
 
     def child(self, name: str) -> Instance:
         block = self.module.modules[name]
-        inputs = {key: self.evaluate(value) for key, value in block.items() if key != "source"}
+        inputs = {key: self.evaluate(value) for key, value in block.items() if key not in ("source", "count")}
         return Instance(parse_module((self.module.directory / block["source"]).resolve()), inputs)
 
 
@@ -139,13 +143,21 @@ def the_application(instance: Instance) -> dict[str, Any]:
     return application
 
 
-def terraform_deployment(product: Path) -> tuple[dict[str, Application], set[str]]:
-    """The applications and relations the product module declares, as bundle_model describes a bundle's."""
-    root = Instance(parse_module(product), {"model_uuid": "a-model-uuid"})
+def instances(root: Instance, block: dict[str, Any]) -> int:
+    """How many instances of a module or resource block there are (its `count`, else one)."""
+    return int(root.evaluate(block.get("count", 1)))
+
+
+def terraform_deployment(product: Path, inputs: dict[str, Any] | None = None) -> tuple[dict[str, Application], set[str]]:
+    """The applications and relations the product module declares with these inputs (the
+    variables' defaults otherwise), as bundle_model describes a bundle's."""
+    root = Instance(parse_module(product), {"model_uuid": "a-model-uuid", **(inputs or {})})
     machines = [machine for name in root.module.resources.get("juju_machine", {}) for machine in machine_ids(root, name)]
     applications: dict[str, Application] = {}
     metadata: dict[str, dict[str, Any]] = {}
-    for name in root.module.modules:
+    for name, block in root.module.modules.items():
+        if not instances(root, block):
+            continue
         child = root.child(name)
         spec = child.evaluate(the_application(child))
         charm = spec["charm"][0]["name"]
@@ -160,13 +172,15 @@ def terraform_deployment(product: Path) -> tuple[dict[str, Application], set[str
         metadata[spec["name"]] = charm_project(charm)
     relations: set[str] = set()
     for integration in root.module.resources.get("juju_integration", {}).values():
+        if not instances(root, integration):
+            continue
         ends = [f"{end['name']}:{end['endpoint']}" for end in root.evaluate(integration["application"])]
         relations |= bundle_model.relation_keys([ends], metadata)
     return applications, relations
 
 
-def bundle_deployment() -> tuple[dict[str, Application], set[str]]:
-    deployment = checked(deployed(DEFAULT_BUNDLE), DEFAULT_BUNDLE.parent)
+def bundle_deployment(overlays: tuple[Path, ...] = ()) -> tuple[dict[str, Application], set[str]]:
+    deployment = checked(deployed(DEFAULT_BUNDLE, overlays), DEFAULT_BUNDLE.parent)
     return deployment.applications, deployment.relations
 
 
@@ -260,6 +274,11 @@ def test_the_product_module_declares_what_bundle_yaml_does():
     assert terraform_deployment(REPO_ROOT / PRODUCT) == bundle_deployment()
 
 
+def test_with_two_gateways_the_product_module_declares_what_the_ha_gateways_overlay_adds():
+    with_gateways = terraform_deployment(REPO_ROOT / PRODUCT, {"gateway_count": 2})
+    assert with_gateways == bundle_deployment((BUNDLES / "overlays" / "ha-gateways.yaml",))
+
+
 MUTATIONS = {
     "an option's value": ("variables.tf", r'election-timer = "16"', 'election-timer = "17"'),
     "an integration dropped": ("main.tf", r'resource "juju_integration" "chassis_certificates" \{.*\n\}\n', ""),
@@ -276,6 +295,12 @@ def test_a_product_module_that_differs_from_bundle_yaml_is_caught(tmp_path: Path
     assert terraform_deployment(copy) == bundle_deployment()  # the copy itself matches
     edit(copy / filename, pattern, replacement)
     assert terraform_deployment(copy) != bundle_deployment()
+
+
+def test_a_gateway_module_that_differs_from_the_ha_gateways_overlay_is_caught(tmp_path: Path):
+    copy = copy_modules(tmp_path)
+    edit(copy / "variables.tf", r'gateway         = "true"', 'gateway         = "false"')
+    assert terraform_deployment(copy, {"gateway_count": 2}) != bundle_deployment((BUNDLES / "overlays" / "ha-gateways.yaml",))
 
 
 def test_the_product_module_outputs_the_connection_strings_and_how_to_get_the_ca():
