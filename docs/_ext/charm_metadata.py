@@ -5,6 +5,7 @@ build time, and tests/unit/test_docs_reference.py checks them against the same f
 reference can neither miss nor invent an option, action, parameter or endpoint.
 """
 
+import json
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -39,6 +40,11 @@ def alert_rules(charm: str) -> list[dict[str, Any]]:
         for group in (yaml.safe_load(path.read_text()) or {}).get("groups", []):
             rules += [rule for rule in group.get("rules", []) if "alert" in rule]
     return rules
+
+
+def dashboards(charm: str) -> list[dict[str, Any]]:
+    """The Grafana dashboards the charm sends over cos-agent (`src/grafana_dashboards`)."""
+    return [json.loads(path.read_text()) for path in sorted((CHARMS / charm / "src" / "grafana_dashboards").glob("*.json"))]
 
 
 def options(metadata: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -149,6 +155,23 @@ def alerts_markdown(rules: list[dict[str, Any]]) -> str:
         for rule in rules
     ]
     return table(["alert", "severity", "for", "meaning"], rows)
+
+
+def dashboards_markdown(boards: list[dict[str, Any]]) -> str:
+    """Each dashboard's title and its rows, with the panels of each row."""
+    lines = []
+    for board in boards:
+        lines += [f"**{cell(board.get('title', ''))}**", ""]
+        rows: list[tuple[str, list[str]]] = []
+        for panel in board.get("panels", []):
+            if panel.get("type") == "row" or not rows:
+                rows.append((panel.get("title", "") if panel.get("type") == "row" else "", []))
+            # a collapsed row holds its panels itself
+            inner = panel.get("panels", []) if panel.get("type") == "row" else [panel]
+            rows[-1][1].extend(cell(inner_panel.get("title", "")) for inner_panel in inner)
+        lines += [f"- {cell(row)}: " + ", ".join(panels) for row, panels in rows]
+        lines.append("")
+    return "\n".join(lines)
 
 
 def summary_markdown(metadata: Mapping[str, Any]) -> str:

@@ -3,7 +3,7 @@
     ```{charm-config} ovn-central
     ```
 
-and likewise `charm-actions`, `charm-endpoints`, `charm-summary`, `charm-alerts`. The Markdown comes from
+and likewise `charm-actions`, `charm-endpoints`, `charm-summary`, `charm-alerts`, `charm-dashboards`. The Markdown comes from
 charm_metadata; it is parsed as if it were written in the page.
 """
 
@@ -25,6 +25,7 @@ def render(kind: str, charm: str) -> str:
         "endpoints": lambda: charm_metadata.endpoints_markdown(metadata),
         "summary": lambda: charm_metadata.summary_markdown(metadata),
         "alerts": lambda: charm_metadata.alerts_markdown(charm_metadata.alert_rules(charm)),
+        "dashboards": lambda: charm_metadata.dashboards_markdown(charm_metadata.dashboards(charm)),
     }
     return renderers[kind]()
 
@@ -40,8 +41,9 @@ class CharmDirective(SphinxDirective):
         # Rebuild the page whenever the charm's metadata or the results file changes.
         self.env.note_dependency(str(charm_metadata.CHARMS / charm / "charmcraft.yaml"))
         self.env.note_dependency(str(charm_metadata.ACTION_RESULTS))
-        for rules in (charm_metadata.CHARMS / charm / "src" / "prometheus_alert_rules").glob("*.rules"):
-            self.env.note_dependency(str(rules))
+        for pattern in ("prometheus_alert_rules/*.rules", "grafana_dashboards/*.json"):
+            for path in (charm_metadata.CHARMS / charm / "src").glob(pattern):
+                self.env.note_dependency(str(path))
         container = nodes.container()
         self.state.nested_parse(StringList(render(self.kind, charm).splitlines(), self.get_source_info()[0]), self.content_offset, container)
         return container.children
@@ -52,6 +54,6 @@ def directive(kind: str) -> type[CharmDirective]:
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
-    for kind in ("config", "actions", "endpoints", "summary", "alerts"):
+    for kind in ("config", "actions", "endpoints", "summary", "alerts", "dashboards"):
         app.add_directive(f"charm-{kind}", directive(kind))
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from charmed_ovn import observability, paths
+from charmed_ovn import metrics, observability, paths
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
@@ -124,3 +124,23 @@ def test_the_ports_reference_lists_every_port_the_charms_use():
     ports = [paths.NB_PORT, paths.SB_PORT, paths.SB_PRIVILEGED_PORT, paths.NB_RAFT_PORT, paths.SB_RAFT_PORT]
     ports += observability.PORTS.values()
     assert [port for port in ports if f"| {port}/tcp |" not in ports_page] == []
+
+
+def test_the_observability_page_names_every_metric_family_served_and_no_other():
+    page = (DOCS / "how-to" / "observability.md").read_text()
+    table = page[page.index("| role | metric families") :].split("\n\n")[0]
+    assert sorted(set(re.findall(r"`([a-z_]+)(?:\{[a-z,]+\})?`", table))) == sorted(metrics.METRICS)
+
+
+@pytest.mark.parametrize("charm", CHARMS)
+def test_every_alert_rule_and_dashboard_is_rendered(charm):
+    rules = charm_metadata.alert_rules(charm)
+    assert rules, "every charm sends alert rules"
+    assert first_column_names(charm_metadata.alerts_markdown(rules)) == [rule["alert"] for rule in rules]
+    boards = charm_metadata.dashboards(charm)
+    assert boards, "every charm sends a dashboard"
+    rendered = charm_metadata.dashboards_markdown(boards)
+    assert all(f"**{board['title']}**" in rendered for board in boards)
+    for page in ("how-to/observability.md",):
+        assert charm in directive_charms(page, "charm-alerts")
+        assert charm in directive_charms(page, "charm-dashboards")
