@@ -431,3 +431,101 @@ def exporter_command(services_: FakeServices, app: str) -> list[str]:
     text = services_.exporters[observability.exporter_unit(app)]
     [line] = [line for line in text.splitlines() if line.startswith("ExecStart=")]
     return line.removeprefix("ExecStart=").split()
+
+
+class CosAgentBehaviour:
+    """The cos-agent data: the exporter as scrape job, the charm's alert rules with the Juju
+    topology, its dashboards. A charm's `test_charm_cos_agent.py` runs it for its charm:
+    `class TestCharmCosAgent(CosAgentBehaviour)` naming `charm_type`, `charm_dir` and the
+    `networks` its units bind to."""
+
+    charm_type: type
+    charm_dir: Path
+    networks: Callable[[], set[testing.Network]]
+
+    @pytest.fixture(autouse=True)
+    def context(self, machine: FakeServices, tmp_path: Path) -> None:
+        self.ctx = testing.Context(self.charm_type, charm_root=cos_agent_charm_root(self.charm_dir, tmp_path))
+        self.relation = testing.Relation(observability.RELATION, remote_app_name="opentelemetry-collector")
+        self.state = testing.State(relations={self.relation}, networks=type(self).networks())
+
+    @property
+    def charm(self) -> str:
+        return self.charm_dir.name
+
+    def joined(self) -> dict:
+        return cos_agent_data(self.ctx.run(self.ctx.on.relation_joined(self.relation, remote_unit=0), self.state))
+
+    def test_given_cos_agent_when_joined_then_scrape_job_is_the_exporter(self):
+        target = f"127.0.0.1:{observability.PORTS[self.charm]}"
+        assert self.joined()["metrics_scrape_jobs"] == [{"metrics_path": "/metrics", "static_configs": [{"targets": [target]}]}]
+
+    def test_given_cos_agent_when_joined_then_alert_rules_are_the_charms_with_juju_topology(self):
+        served, expected = served_alerts(self.joined()), charm_alerts(self.charm_dir)
+
+        assert expected, "the charm has no alert rules"
+        assert expected <= set(served)
+        for alert in expected:
+            labels = served[alert]["labels"]
+            assert (labels["juju_application"], labels["juju_charm"]) == (self.charm, self.charm)
+            assert (labels["juju_model"], labels["juju_model_uuid"]) == (self.state.model.name, self.state.model.uuid)
+
+    def test_given_cos_agent_when_joined_then_dashboards_are_the_charms(self):
+        served = served_dashboard_titles(self.joined())
+
+        assert served, "the charm has no dashboards"
+        assert served == charm_dashboard_titles(self.charm_dir)
+
+    def test_given_cos_agent_when_config_changed_then_data_written_too(self):
+        out = self.ctx.run(self.ctx.on.config_changed(), self.state)
+
+        assert cos_agent_data(out) == self.joined()
+
+
+class ExporterBehaviour:
+    """The metrics exporter's service: installed with the charm, kept as it is, removed with the
+    unit. A charm's `test_charm_exporter.py` runs it for its charm: `class
+    TestCharmExporter(ExporterBehaviour)` naming `charm_type`, `charm` and `networks`."""
+
+    charm_type: type
+    charm: str
+    networks: Callable[[], set[testing.Network]]
+
+    @pytest.fixture(autouse=True)
+    def context(self, machine: FakeServices, tmp_path: Path) -> None:
+        # one charm directory across hooks, as on a machine (it is in the unit file)
+        self.ctx = testing.Context(self.charm_type, charm_root=tmp_path)
+        self.machine = machine
+        self.unit = observability.exporter_unit(self.charm)
+
+    def state(self) -> testing.State:
+        return testing.State(networks=type(self).networks())
+
+    def test_given_fresh_machine_when_install_then_exporter_started_on_its_port(self):
+        self.ctx.run(self.ctx.on.install(), self.state())
+
+        role, port = observability.ROLES[self.charm], str(observability.PORTS[self.charm])
+        assert self.machine.exporter_steps == [("start", self.unit)]
+        assert exporter_command(self.machine, self.charm)[-6:] == ["--role", role, "--port", port, "--app", self.charm]
+
+    def test_given_exporter_running_when_update_status_then_not_restarted(self):
+        self.ctx.run(self.ctx.on.install(), self.state())
+
+        self.ctx.run(self.ctx.on.update_status(), self.state())
+
+        assert self.machine.exporter_steps == [("start", self.unit)]
+
+    def test_given_exporter_of_an_older_charm_when_upgrade_charm_then_restarted(self):
+        self.machine.exporters[self.unit] = "the unit file an older revision wrote"
+
+        self.ctx.run(self.ctx.on.upgrade_charm(), self.state())
+
+        assert self.machine.exporter_steps == [("restart", self.unit)]
+
+    def test_given_exporter_running_when_remove_then_removed(self):
+        self.ctx.run(self.ctx.on.install(), self.state())
+
+        self.ctx.run(self.ctx.on.remove(), self.state())
+
+        assert self.machine.exporter_steps == [("start", self.unit), ("remove", self.unit)]
+        assert self.machine.exporters == {}
