@@ -7,6 +7,7 @@ tests read the same files now, so a charm that gains an option, action or endpoi
 here, and so does a results entry or a page that names one that does not exist.
 """
 
+import ast
 import re
 import sys
 from pathlib import Path
@@ -144,3 +145,35 @@ def test_every_alert_rule_and_dashboard_is_rendered(charm):
     for page in ("how-to/observability.md",):
         assert charm in directive_charms(page, "charm-alerts")
         assert charm in directive_charms(page, "charm-dashboards")
+
+
+# What becomes a unit's status: ops' status classes, and the option errors a blocked status shows.
+STATUS_CALLS = re.compile(r"(Active|Blocked|Waiting|Maintenance)Status|ConfigError|TableTakenError|OvnTooOldError")
+
+
+def status_message_fragments() -> list[tuple[str, int, str]]:
+    """(file, line, text) for the literal parts of every message the charms and lib set as a
+    status; f-string values in between are left out, parts shorter than 8 characters too."""
+    fragments = []
+    for path in sorted([*REPO.glob("charms/*/src/*.py"), *(REPO / "lib" / "charmed_ovn").rglob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Call) and node.args):
+                continue
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if not STATUS_CALLS.fullmatch(name):
+                continue
+            message = node.args[0]
+            parts = [message] if isinstance(message, ast.Constant) else getattr(message, "values", [])
+            for part in parts:
+                if isinstance(part, ast.Constant) and isinstance(part.value, str):
+                    text = part.value.strip(" :;,()'")
+                    if len(text) >= 8:
+                        fragments.append((path.relative_to(REPO).as_posix(), node.lineno, text))
+    return fragments
+
+
+def test_every_status_message_the_charms_set_is_in_the_status_reference():
+    page = (DOCS / "reference" / "status.md").read_text()
+    fragments = status_message_fragments()
+    assert len(fragments) > 40, "the scan finds the status calls"
+    assert [f"{file}:{line}: {text}" for file, line, text in fragments if text not in page] == []
