@@ -241,7 +241,7 @@ def southbound_chassis() -> int | None:
     return None if rows is None else len(rows)
 
 
-@dataclass
+@dataclass(eq=False)  # a registry keeps its collectors by identity
 class UnitCollector(Collector):
     """The families of one unit's role, read from the machine on each scrape."""
 

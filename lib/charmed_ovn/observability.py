@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Literal
@@ -33,6 +34,8 @@ from cosl.rules import Rules, generic_alert_groups
 
 from charmed_ovn import paths, services
 from charmed_ovn.files import write_file
+
+logger = logging.getLogger(__name__)
 
 RELATION = "cos-agent"
 DATABAG_KEY = "config"  # CosAgentProviderUnitData.KEY
@@ -185,10 +188,13 @@ def run_exporter(unit: str, content: str) -> None:
     if installed != content:
         write_file(path, content, mode=0o644)
         systemd.daemon_reload()
-    if step == START:
-        services.unmask_and_start([unit])
-    elif step == RESTART:
-        services.restart(unit)
+    try:
+        if step == START:
+            services.unmask_and_start([unit])
+        elif step == RESTART:
+            services.restart(unit)
+    except systemd.SystemdError as e:  # metrics missing must not stop the unit's hooks: COS alerts on it
+        logger.warning("the exporter %s does not run: %s", unit, e)
 
 
 def remove_exporter(unit: str) -> None:

@@ -18,9 +18,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
+from prometheus_client.parser import text_string_to_metric_families
 from tenacity import retry, retry_if_result, stop_after_delay, wait_fixed
 
-from charmed_ovn import databases, pki, raft
+from charmed_ovn import databases, observability, pki, raft
 from charmed_ovn.interfaces.ovsdb import connection_string, format_address, remote
 from tests.functional.conftest import Lab
 from tests.lab import machines, vms
@@ -434,6 +435,52 @@ def assert_raft_quorum(lab: Lab, unit: str) -> None:
     lab.exec(unit, "ovn-nbctl", "--wait=sb", "--may-exist", "ls-add", "failover-quorum")
 
 
+# The exporters' /metrics (issue 12, acceptance 4): the real raft roles and chassis count, before
+# the leader's machine dies and after.
+
+def exporter_samples(lab: Lab, unit: str) -> dict[tuple[str, frozenset], float]:
+    """What the unit's exporter serves: (sample name, its labels) -> value, fetched on its
+    machine (the exporter listens on 127.0.0.1 only)."""
+    port = observability.PORTS[unit.split("/")[0]]
+    fetch = f"import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:{port}/metrics', timeout=10).read().decode())"
+    text = lab.exec(unit, "python3", "-c", fetch).stdout
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def sample(samples: dict[tuple[str, frozenset], float], name: str, **labels: str) -> float | None:
+    return samples.get((name, frozenset(labels.items())))
+
+
+def raft_role(lab: Lab, unit: str, db: databases.Database) -> str:
+    output = lab.exec(unit, "ovn-appctl", "-t", str(db.control_socket), "cluster/status", db.name).stdout
+    return raft.parse_cluster_status(output).role
+
+
+def southbound_chassis(lab: Lab, unit: str) -> int:
+    return len(lab.exec(unit, "ovn-sbctl", "--bare", "--columns=name", "list", "Chassis").stdout.split())
+
+
+def test_the_exporters_serve_the_real_raft_roles_and_chassis_count(lab: Lab):
+    served = {unit: exporter_samples(lab, unit) for unit in CENTRALS}
+    for db in databases.DATABASES:
+        leaders = [unit for unit in CENTRALS if sample(served[unit], "ovn_raft_is_leader", database=db.name) == 1]
+        assert leaders == [unit for unit in CENTRALS if raft_role(lab, unit, db) == "leader"], db.name
+        assert len(leaders) == 1, (db.name, leaders)
+        for unit in CENTRALS:
+            for name, value in (("ovn_raft_up", 1), ("ovn_raft_servers", 3), ("ovn_raft_connected_peers", 2)):
+                assert sample(served[unit], name, database=db.name) == value, (unit, db.name, name)
+    assert sum(sample(served[unit], "ovn_northd_active") == 1 for unit in CENTRALS) == 1
+    chassis = [unit for unit in units(lab) if unit.startswith("ovn-chassis/")]
+    for unit in CENTRALS:
+        assert sample(served[unit], "ovn_southbound_chassis") == southbound_chassis(lab, unit) == len(chassis)
+    for unit in chassis:
+        assert sample(exporter_samples(lab, unit), "ovn_controller_southbound_connected") == 1, unit
+
+
 def test_killing_the_central_leaders_machine_moves_leadership_and_keeps_the_ca(lab: Lab):
     old_leader, dead_machine = central_leader(lab)
     survivors = [unit for unit in CENTRALS if machine_of(lab, unit) != dead_machine]
@@ -472,6 +519,33 @@ def test_killing_the_central_leaders_machine_moves_leadership_and_keeps_the_ca(l
     for unit in survivors:
         assert_raft_quorum(lab, unit)
     assert vms_ping("fo1", "172.16.2.2")
+
+
+@retry(retry=retry_if_result(lambda ok: not ok), stop=stop_after_delay(120), wait=wait_fixed(2))
+def exporters_show_one_peer_fewer(lab: Lab, survivors: list[str]) -> bool:
+    """The survivors' exporters: each up with one connected peer (the dead member is still a
+    server of both clusters), exactly one leader per database among them."""
+    served = {unit: exporter_samples(lab, unit) for unit in survivors}
+    for db in databases.DATABASES:
+        if sum(sample(served[unit], "ovn_raft_is_leader", database=db.name) == 1 for unit in survivors) != 1:
+            return False
+        for unit in survivors:
+            wanted = (("ovn_raft_up", 1), ("ovn_raft_servers", 3), ("ovn_raft_connected_peers", 1))
+            if any(sample(served[unit], name, database=db.name) != value for name, value in wanted):
+                return False
+    return True
+
+
+def test_the_exporters_follow_the_killed_member(lab: Lab):
+    survivors = [unit for unit in CENTRALS if unit in units(lab)]
+    assert len(survivors) == 2, survivors
+
+    assert exporters_show_one_peer_fewer(lab, survivors)
+    for unit in survivors:
+        served = exporter_samples(lab, unit)
+        for db in databases.DATABASES:
+            assert sample(served, "ovn_raft_is_leader", database=db.name) == (raft_role(lab, unit, db) == "leader")
+        assert sample(served, "ovn_southbound_chassis") == southbound_chassis(lab, unit)
 
 
 def test_the_old_leader_comes_back_as_a_follower_and_catches_up(lab: Lab):
