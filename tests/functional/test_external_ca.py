@@ -2,8 +2,9 @@
 ovn-central's CA as an intermediate; every OVN certificate then chains up to that root, and the
 CA-changing actions explain that they are disabled.
 
-tests/charms/root-ca stands in for self-signed-certificates or vault: the smallest
-tls-certificates provider that signs CA requests.
+The model is bundle.yaml with bundles/overlays/external-ca.yaml, merged as `juju deploy
+--overlay` does, whose self-signed-certificates (Charmhub is out of reach here) is
+tests/charms/root-ca: the smallest tls-certificates provider that signs CA requests.
 
 The model also carries bundles/overlays/ha-gateways.yaml (two dedicated gateway chassis,
 `ovn-gateway`), so that overlay is deployed in the lab without a model of its own: the gateway
@@ -32,7 +33,12 @@ pytestmark = pytest.mark.lab
 MODEL = "extca"
 ROOT_CA_CHARM = REPO / "tests" / "charms" / "root-ca"
 CHASSIS_PKI = "/var/lib/charmed-ovn/ovn-chassis/pki"
+EXTERNAL_CA = REPO / "bundles" / "overlays" / "external-ca.yaml"
 HA_GATEWAYS = REPO / "bundles" / "overlays" / "ha-gateways.yaml"
+# The external CA overlay's application, from the lab's root CA charm, on machine 0 (the
+# overlay gives it a machine of its own).
+CA_APP = "self-signed-certificates"
+ROOT_CA_STAND_IN = {"applications": {CA_APP: {"charm": str(ROOT_CA_CHARM), "to": ["0"]}}}
 GATEWAYS = ["ovn-gateway/0", "ovn-gateway/1"]
 # The provider network behind the gateways: an external host on a plain machine, cabled to both
 # gateway machines (a Linux bridge joins the two cables), whose NICs go into br-provider.
@@ -43,11 +49,12 @@ ROUTER_EXTERNAL = "203.0.113.254"
 
 
 def make_bundle(shipped: Path, directory: Path) -> Path:
-    """The shipped bundle with the HA gateways overlay merged as `juju deploy --overlay` does,
-    plus a root CA on machine 0, related to ovn-central:ca."""
-    bundle = merge_overlay(yaml.safe_load(shipped.read_text()), yaml.safe_load(HA_GATEWAYS.read_text()), HA_GATEWAYS.parent)
-    bundle["applications"]["root-ca"] = {"charm": str(ROOT_CA_CHARM), "num_units": 1, "to": ["0"]}
-    bundle["relations"].append(["ovn-central:ca", "root-ca:certificates"])
+    """The shipped bundle with the external CA and HA gateways overlays merged as `juju deploy
+    --overlay` does, the CA from the lab's root CA charm."""
+    bundle = yaml.safe_load(shipped.read_text())
+    for overlay in (EXTERNAL_CA, HA_GATEWAYS):
+        bundle = merge_overlay(bundle, yaml.safe_load(overlay.read_text()), overlay.parent)
+    bundle = merge_overlay(bundle, ROOT_CA_STAND_IN, directory)
     path = directory / "external-ca.yaml"
     path.write_text(yaml.safe_dump(bundle))
     return path
@@ -119,7 +126,7 @@ def test_ca_changing_actions_are_disabled(lab: Lab, action: str, params: list[st
     code, output = run_action(lab, "ovn-central/leader", action, *params)
     assert code != 0
     assert output["message"] == (
-        f"{action} is disabled: the CA is an intermediate from the `ca` relation (root-ca), "
+        f"{action} is disabled: the CA is an intermediate from the `ca` relation ({CA_APP}), "
         "which renews it; remove that relation to manage the CA here"
     )
 
