@@ -269,7 +269,7 @@ def test_each_chassis_peers_with_its_own_tor(enabled: BgpLab):
 TENANT_COMMANDS = (
     # The guest port must not learn the fabric's routes: every port of a router with dynamic
     # routing learns them unless its dynamic-routing-port-name says which interface is its own
-    # (docs/bgp.md); a name that maps to no interface learns nothing.
+    # (docs/how-to/bgp.md); a name that maps to no interface learns nothing.
     ["lrp-add", "{router}", "lrp-guest", "02:00:ff:00:00:01", "192.168.10.1/24", "fd00::1/64",
      "--", "set", "Logical_Router_Port", "lrp-guest", "options:dynamic-routing-port-name=lrp-guest"],
     ["ls-add", "ls-guest"],
