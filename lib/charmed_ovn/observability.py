@@ -155,8 +155,10 @@ class CosAgent(ops.Object):
     def _refresh(self, _: ops.EventBase) -> None:
         charm, app, charm_dir = self._charm.meta.name, self._charm.app.name, self._charm.charm_dir
         run_exporter(exporter_unit(app), render_exporter_unit(charm, app, charm_dir, sys.executable, code_digest(charm_dir)))
+        if not (relations := self._charm.model.relations[RELATION]):
+            return  # the rules and dashboards are read and compressed only for an agent
         data = unit_data(JujuTopology.from_charm(self._charm), charm, charm_dir)
-        for relation in self._charm.model.relations[RELATION]:
+        for relation in relations:
             databag = relation.data[self._charm.unit]
             if databag.get(DATABAG_KEY) != data:
                 databag[DATABAG_KEY] = data
