@@ -27,6 +27,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per measurement; the median is reported")
     parser.add_argument("--sizes", type=sizes, help="comma-separated sizes for the benchmarks measured at several sizes")
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"where the JSON goes (default {RESULTS})")
+    parser.add_argument("--markdown", action="store_true", help="print Markdown tables (as docs/reference/benchmarks.md has them)")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     return parser.parse_args(argv)
 
@@ -52,7 +53,7 @@ def main(argv: list[str]) -> int:
     options = Options(repeats=args.repeats, sizes=args.sizes)
     results = [BENCHMARKS[name].runner()(options) for name in args.only or BENCHMARKS]
     date = datetime.now(UTC).isoformat(timespec="seconds")
-    print(report.table(results))
+    print("\n\n".join(map(report.markdown, results)) if args.markdown else report.table(results))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(report.run_json(results, date, machine()) + "\n")
     print(f"\n{date}, {machine()}: written to {args.output}")

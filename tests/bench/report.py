@@ -111,12 +111,13 @@ def table(results: Sequence[Result]) -> str:
     return "\n".join([*lines, *([""] + verdicts if verdicts else [])])
 
 
-def markdown_table(result: Result) -> str:
-    """One benchmark as a Markdown table (for the docs), the baseline first."""
+def markdown(result: Result) -> str:
+    """One benchmark as a Markdown table (for the docs), the baseline first, then its verdicts."""
     lines = ["| measurement | median (s) | × baseline | details |", "|---|---:|---:|---|"]
     for timing in (result.baseline, *result.measurements):
         lines.append(f"| {timing.label} | {timing.median:.6f} | {result.ratio(timing):.1f} | {format_details(timing.details)} |")
-    return "\n".join(lines)
+    verdicts = [f"- {what}: {verdict}" for what, verdict in result.verdicts.items()]
+    return "\n".join([*lines, *([""] + verdicts if verdicts else [])])
 
 
 def timing_json(result: Result, timing: Timing) -> dict:

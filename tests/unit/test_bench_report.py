@@ -68,10 +68,12 @@ def test_given_result_when_table_then_baseline_row_first_with_ratio_one_then_mea
     assert lines[-1] == "leader-at-scale: growth: linear or better"
 
 
-def test_given_result_when_markdown_table_then_one_row_per_timing():
-    assert report.markdown_table(RESULT).splitlines()[2:] == [
+def test_given_result_when_markdown_then_one_row_per_timing_then_verdicts():
+    assert report.markdown(RESULT).splitlines()[2:] == [
         "| sign one CSR | 0.002000 | 1.0 |  |",
         "| hook at N=10 | 0.050000 | 25.0 | units=10, signed=2 |",
+        "",
+        "- growth: linear or better",
     ]
 
 
