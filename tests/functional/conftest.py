@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from tenacity import retry, retry_if_result, stop_after_delay, wait_fixed
 
+from tests.functional import reliability
+
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "lib"))
 BUNDLE = REPO / "bundles" / "bundle.yaml"
@@ -114,6 +116,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("measured")
         for line in measured:
             terminalreporter.line(line)
+    calls = [report for key in ("passed", "failed") for report in terminalreporter.stats.get(key, []) if report.when == "call"]
+    if rows := reliability.collected(sorted(calls, key=lambda report: report.start)):
+        terminalreporter.section("reliability: what was tried, what happened, what was lost")
+        terminalreporter.line(reliability.table(rows))
+        terminalreporter.line(f"written to {reliability.write_json(rows)}")
 
 
 @pytest.fixture(scope="module")

@@ -29,11 +29,13 @@ import json
 import os
 import subprocess
 import sys
+import sysconfig
 import uuid
 import zipfile
 from pathlib import Path
 from typing import Any
 
+import fault
 import hooktools
 import juju_log
 
@@ -100,7 +102,19 @@ def hook_environment(context: dict[str, Any], context_path: Path, inherited: dic
             env["JUJU_SECRET_REVISION"] = str(event["revision"])
     if event["kind"] == "action":
         env.update(JUJU_ACTION_NAME=event["action"], JUJU_ACTION_UUID=context["action"]["uuid"])
+    if context.get("fault"):  # the lab's fault hook (fault.py), for this hook only
+        env[fault.ENV] = context["fault"]
     return env
+
+
+def install_fault_hook() -> None:
+    """lab-fault.pth in the machine Python's site-packages (idempotent); inert without LAB_FAULT."""
+    site_packages = Path(sysconfig.get_paths()["purelib"])
+    pth = site_packages / fault.PTH_NAME
+    line = fault.pth_line(str(Path(fault.__file__).resolve()))
+    if not pth.exists() or pth.read_text() != line:
+        site_packages.mkdir(parents=True, exist_ok=True)
+        pth.write_text(line)
 
 
 def install_tools() -> None:
@@ -136,6 +150,8 @@ def unpack_charm(archive: Path, charm_dir: Path) -> None:
 def run_hook(context_path: Path) -> None:
     context = json.loads(context_path.read_text())
     install_tools()
+    if context.get("fault"):
+        install_fault_hook()
     log_file = Path(context["log_file"])
     log_file.parent.mkdir(parents=True, exist_ok=True)  # juju-log appends to it
     log_file.touch()

@@ -355,6 +355,14 @@ def _host_link(index: int, net: str) -> str:
     return f"m{index}-{net}"
 
 
+def set_underlay_cable(m: Machine, net: str, plugged: bool) -> None:
+    """Pull or plug back the cable of the machine's NIC on lab network `net` (its underlay end
+    goes down or up: the machine sees its link lose carrier, as with a cut cable)."""
+    if net not in network.MACHINE_NETWORKS:
+        raise ValueError(f"unknown lab network {net!r}; machines are on {', '.join(network.MACHINE_NETWORKS)}")
+    network.ip(["link", "set", _host_link(m.index, net), "up" if plugged else "down"], netns=network.UNDERLAY_NETNS)
+
+
 def _ensure_machine_network(m: Machine) -> None:
     network.ensure_netns(m.netns)
     for slot, net in enumerate(network.MACHINE_NETWORKS):

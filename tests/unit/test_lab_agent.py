@@ -275,7 +275,7 @@ def test_unpack_keeps_the_modes_juju_keeps(tmp_path: Path, agent: Path, charm_di
 @pytest.fixture
 def agent_module(monkeypatch: pytest.MonkeyPatch) -> Any:
     """agent.py as the machine runs it: a script whose siblings (the hook tools) are importable."""
-    for name in ("juju_log", "hooktools", "agent"):
+    for name in ("fault", "juju_log", "hooktools", "agent"):
         spec = importlib.util.spec_from_file_location(name, LAB / f"{name}.py")
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)
@@ -326,3 +326,47 @@ def test_in_relation_departed_the_departing_unit_is_not_listed_but_its_settings_
     assert json.loads(read.stdout) == {"greeting": "bye"}
     unknown = tool(agent, tmp_path, request, "relation-get", "--format=json", "-r", "db:3", "-", "server/7")
     assert unknown.returncode == 1 and "permission denied" in unknown.stderr
+
+
+def test_the_fault_hook_lets_the_first_calls_happen_then_raises_in_the_charms_process(tmp_path: Path):
+    """lab-fault.pth's line, run as site runs it, arms the target before the program imports it."""
+    (tmp_path / "machine_change.py").write_text("def apply(n):\n    print('applied', n)\n")
+    program = f"{fault_line()}import machine_change\nfor n in range(3):\n    machine_change.apply(n)\n"
+    env = {**os.environ, "LAB_FAULT": "machine_change:apply@2", "PYTHONPATH": str(tmp_path)}
+    run = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
+    assert run.returncode == 1
+    assert run.stdout == "applied 0\napplied 1\n"
+    assert "InjectedFaultError: lab fault: machine_change.apply raised after 2 call(s)" in run.stderr
+    unarmed = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                             env={**env, "LAB_FAULT": ""}, cwd=tmp_path, check=False)
+    assert (unarmed.returncode, unarmed.stdout.count("applied")) == (0, 3)
+
+
+def test_the_fault_hook_leaves_a_process_that_cannot_import_the_target_alone(tmp_path: Path):
+    env = {**os.environ, "LAB_FAULT": "charmed_ovn_not_here:apply@0"}
+    run = subprocess.run([sys.executable, "-c", f"{fault_line()}print('tool ran')"], capture_output=True, text=True,
+                         env=env, cwd=tmp_path, check=False)
+    assert (run.returncode, run.stdout) == (0, "tool ran\n")
+
+
+def fault_line() -> str:
+    spec = importlib.util.spec_from_file_location("fault", LAB / "fault.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.pth_line(str(LAB / "fault.py"))
+
+
+@pytest.mark.parametrize("target", ["no_function", "module:", ":function", "module:not-an-identifier"])
+def test_a_fault_target_must_be_module_and_function(target: str):
+    from tests.lab import fault
+
+    with pytest.raises(ValueError, match="a fault target is module:function"):
+        fault.spec(target, 0)
+
+
+def test_the_hook_a_fault_was_injected_into_gets_it_in_its_environment(tmp_path: Path, agent_module: Any):
+    request = context(tmp_path, tmp_path, {"kind": "config_changed"})
+    assert "LAB_FAULT" not in agent_module.hook_environment(request, tmp_path / "ctx.json", {})
+    request["fault"] = "charmed_ovn.services:write_drop_in@0"
+    assert agent_module.hook_environment(request, tmp_path / "ctx.json", {})["LAB_FAULT"] == request["fault"]
