@@ -10,9 +10,7 @@ the next hook must finish the job. The tests then check what was recorded.
 from __future__ import annotations
 
 import re
-import signal
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -29,7 +27,8 @@ from tenacity import retry, retry_if_result, stop_after_delay, wait_fixed
 from charmed_ovn import schema
 from charmed_ovn.databases import DATABASES, NB, SB
 from tests.functional.conftest import DEPLOY_TIMEOUT_S, MEASURED, REPO, Lab, assert_vms_ping
-from tests.lab import archives, vms
+from tests.functional.traffic import ECHO_INTERVAL_S, Pinger
+from tests.lab import archives
 from tests.lab.machines import Machine
 from tests.lab.model import open_model, read_model
 
@@ -49,7 +48,6 @@ BGP_TOO_OLD = (
 )
 # Below MicroOVN's 16 s, so that the raise before the major upgrade has something to do.
 CONFIGURED_TIMER_S = 4
-ECHO_INTERVAL_S = 0.1
 # The Southbound conversion hangs here (a stand-in for ovsdb-client on the leader's machine:
 # /usr/local/bin comes first on the hooks' PATH) until the test kills the hook that ran it.
 HANG_SHIM = "/usr/local/bin/ovsdb-client"
@@ -92,37 +90,6 @@ def make_bundle(shipped: Path, directory: Path) -> Path:
 
 
 # --- what is watched during the upgrade ------------------------------------------------------
-
-
-class Pinger:
-    """`ping -D -O` at 10/s from a VM: every echo is either answered or reported outstanding
-    (`no answer yet`), with the time, so each loss falls into a phase. Its output goes to a file:
-    a pipe nobody reads for minutes would fill and stall it."""
-
-    def __init__(self, vm: str, address: str) -> None:
-        self.log = tempfile.TemporaryFile("w+")
-        self.process = subprocess.Popen(
-            ["ip", "netns", "exec", vms.vm_netns(vm), "ping", "-D", "-O", "-i", str(ECHO_INTERVAL_S), address],
-            stdout=self.log, stderr=subprocess.STDOUT, text=True,
-        )
-        self.output = ""
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGINT)  # ping ends with its summary on SIGINT
-        self.process.wait(timeout=30)
-        self.log.seek(0)
-        self.output = self.log.read()
-        self.log.close()
-
-    def echoes(self) -> dict[int, tuple[float, bool]]:
-        """icmp_seq -> (when, answered); an echo answered late counts as answered."""
-        echoes: dict[int, tuple[float, bool]] = {}
-        for when, seq, kind in re.findall(r"^\[(\d+\.\d+)\] (?:(?:\d+ bytes from .*?)?)icmp_seq=(\d+)(.*)$",
-                                          self.output, re.M):
-            answered = "no answer yet" not in kind
-            if answered or int(seq) not in echoes:
-                echoes[int(seq)] = (float(when), answered)
-        return echoes
 
 
 @dataclass
