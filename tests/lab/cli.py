@@ -22,18 +22,35 @@ from tests.lab.model import LabError, Model, open_model, read_model, vm_mac
 POLL_INTERVAL_S = 1.0
 
 
+def split_assignment(item: str) -> tuple[str, str | None, str]:
+    """A k=v argument as (key, the text of k=@FILE's file or None, the value as typed)."""
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise LabError(f"expected key=value, got {item!r}")
+    return key, Path(value[1:]).read_text() if value.startswith("@") else None, value
+
+
 def parse_assignments(items: list[str]) -> dict[str, Any]:
     """k=v arguments; values parsed as YAML scalars (true, 3, text) like `juju run` does;
     k=@FILE takes the file's text as it is (for PEM and other multi-line values)."""
     result: dict[str, Any] = {}
     for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise LabError(f"expected key=value, got {item!r}")
-        if value.startswith("@"):
-            result[key] = Path(value[1:]).read_text()
+        key, file_text, value = split_assignment(item)
+        if file_text is not None:
+            result[key] = file_text
         else:
             result[key] = yaml.safe_load(value) if value else ""
+    return result
+
+
+def parse_config_values(items: list[str]) -> dict[str, str]:
+    """`juju config` k=v arguments: each value the text as typed, never read as YAML (the
+    controller parses it for the option's type: `asn=0x10` stays "0x10"); k=@FILE takes the
+    file's text as it is."""
+    result: dict[str, str] = {}
+    for item in items:
+        key, file_text, value = split_assignment(item)
+        result[key] = value if file_text is None else file_text
     return result
 
 
@@ -156,7 +173,7 @@ def cmd_config(args: argparse.Namespace) -> int:
         if not args.values:
             print(yaml.safe_dump(model.apps[args.app]["config"], sort_keys=True), end="")
             return 0
-        model.set_config(args.app, {k: str(v) for k, v in parse_assignments(args.values).items()})
+        model.set_config(args.app, parse_config_values(args.values))
     return 0
 
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from tests.lab import action_params, charm_archive, machines, network, paths
+from tests.lab import action_params, charm_archive, charm_config, machines, network, paths
 
 JUJU_VERSION = "3.6.0"
 AGENT_PYTHON = "/usr/bin/python3"  # the machine's own: the charms bring their dependencies
@@ -125,23 +125,12 @@ def resolve_charm(bundle_dir: Path, charm: str) -> Path:
 
 
 def coerce_option(options: dict[str, Any], key: str, value: Any) -> Any:
-    """A config value converted to the option's declared type."""
-    if key not in options:
-        raise LabError(f"unknown option {key!r}; options: {', '.join(sorted(options))}")
-    kind = options[key].get("type", "string")
-    text = str(value)
+    """A bundle option's YAML value as Juju takes it (charm_config.from_yaml; None: the default),
+    or LabError in Juju's words."""
     try:
-        if kind == "int":
-            return int(text)
-        if kind == "float":
-            return float(text)
-        if kind == "boolean":
-            if text.lower() not in ("true", "false"):
-                raise ValueError(text)
-            return text.lower() == "true"
-    except ValueError:
-        raise LabError(f"option {key!r} takes a {kind}, got {text!r}") from None
-    return text
+        return charm_config.from_yaml(options, key, value)
+    except charm_config.OptionError as e:
+        raise LabError(str(e)) from None
 
 
 def endpoints_of(meta: dict[str, Any]) -> dict[str, dict[str, str]]:
@@ -428,7 +417,8 @@ class Model:
             options = (meta.get("config") or {}).get("options") or {}
             config = {k: v["default"] for k, v in options.items() if "default" in v}
             for key, value in (spec.get("options") or {}).items():
-                config[key] = coerce_option(options, key, value)
+                if (typed := coerce_option(options, key, value)) is not None:
+                    config[key] = typed
             bindings = spec.get("bindings") or {}
             unknown = set(bindings.values()) - set(SPACES)
             if unknown:
@@ -802,8 +792,13 @@ class Model:
         self._queue(unit, {"kind": kind, "relation_id": rid, **({"remote_unit": remotes[0]} if remotes else {})})
 
     def set_config(self, app: str, values: dict[str, str]) -> None:
+        """`juju config APP k=v ...`: the strings parsed as the controller parses them; one
+        refused value and none is set (charm_config.parse_strings)."""
         options = (self.meta(app).get("config") or {}).get("options") or {}
-        parsed = {key: coerce_option(options, key, value) for key, value in values.items()}
+        try:
+            parsed = charm_config.parse_strings(options, values)
+        except charm_config.OptionError as e:
+            raise LabError(str(e)) from None
         self.apps[app]["config"].update(parsed)
         for unit in self.apps[app]["units"]:
             self._queue(unit, {"kind": "config_changed"})
