@@ -286,6 +286,12 @@ def cmd_rerun_hook(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_inject_fault(args: argparse.Namespace) -> int:
+    with open_model(args.model) as model:
+        model.inject_fault(model.resolve_unit(args.unit), args.target, args.after)
+    return 0
+
+
 def cmd_offer(args: argparse.Namespace) -> int:
     app, _, endpoint = args.endpoint.partition(":")
     with open_model(args.model) as model:
@@ -303,6 +309,12 @@ def cmd_advance_clock(args: argparse.Namespace) -> int:
 def cmd_kill_machine(args: argparse.Namespace) -> int:
     with open_model(args.model) as model:
         model.kill_machine(args.machine)
+    return 0
+
+
+def cmd_cut_network(args: argparse.Namespace) -> int:
+    with open_model(args.model) as model:
+        model.cut_network(args.machine, args.network, plugged=args.heal)
     return 0
 
 
@@ -445,6 +457,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("unit")
     p.add_argument("hook", help="e.g. config-changed, relation-changed:ovsdb")
     p.set_defaults(func=cmd_rerun_hook)
+    p = sub.add_parser("inject-fault", help="the unit's next hook raises half-way (not a Juju command: failure tests)")
+    p.add_argument("unit")
+    p.add_argument("target", metavar="MODULE:FUNCTION", help="e.g. charmed_ovn.services:write_drop_in")
+    p.add_argument("--after", type=int, default=0, help="calls that happen before it raises (default 0)")
+    p.set_defaults(func=cmd_inject_fault)
     p = sub.add_parser("offer", help="offer an endpoint to other models (juju offer app:endpoint)")
     p.add_argument("endpoint", help="app:endpoint")
     p.set_defaults(func=cmd_offer)
@@ -458,6 +475,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("kill-machine", help="cut a machine's power")
     p.add_argument("machine")
     p.set_defaults(func=cmd_kill_machine)
+    p = sub.add_parser("cut-network", help="pull a machine's cable on a lab network (a partition); --heal plugs it back")
+    p.add_argument("machine")
+    p.add_argument("--network", default="lab0", help="lab0 (space alpha, the default) or lab1 (underlay)")
+    p.add_argument("--heal", action="store_true")
+    p.set_defaults(func=cmd_cut_network)
     p = sub.add_parser("restart-machine", help="reboot a machine")
     p.add_argument("machine")
     p.set_defaults(func=cmd_restart_machine)

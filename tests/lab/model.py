@@ -28,12 +28,12 @@ from typing import Any
 
 import yaml
 
-from tests.lab import action_params, charm_archive, charm_config, machines, network, paths
+from tests.lab import action_params, charm_archive, charm_config, fault, machines, network, paths
 
 JUJU_VERSION = "3.6.0"
 AGENT_PYTHON = "/usr/bin/python3"  # the machine's own: the charms bring their dependencies
 AGENT_DIR = "/var/lib/juju/lab"
-AGENT_PROGRAMS = ("agent.py", "hooktools.py", "juju_log.py")  # the agent and its hook tools
+AGENT_PROGRAMS = ("agent.py", "hooktools.py", "juju_log.py", "fault.py")  # the agent, its hook tools, the fault hook
 HOOK_TIMEOUT_S = 900
 # Spaces the lab offers to bundle `bindings:`, and the machine network each one is.
 SPACES = {"alpha": "lab0", "underlay": "lab1"}
@@ -769,6 +769,17 @@ class Model:
             secret["consumers"].pop(unit, None)
         del self.units[unit]
 
+    def inject_fault(self, unit: str, target: str, after: int) -> None:
+        """The unit's next hook raises inside the charm once `target` (module:function) has
+        been called `after` times (tests/lab/fault.py). Not a Juju command: the test's stand-in
+        for a hook that dies half-way. The hook fails, and Juju's retry runs without the fault."""
+        if unit not in self.units:
+            raise LabError(f'unit "{unit}" not found')
+        try:
+            self.units[unit]["fault"] = fault.spec(target, after)
+        except ValueError as e:
+            raise LabError(str(e)) from None
+
     def rerun_hook(self, unit: str, hook: str) -> None:
         """Queue one of the unit's hooks again (`config-changed`, `relation-changed:ENDPOINT`, ...),
         as a test of idempotence: Juju itself runs a hook again only after it failed. A relation
@@ -1061,6 +1072,15 @@ class Model:
         self.data["machines"][machine_id].update(state="down", down_since=datetime.now(UTC).timestamp())
         self._stop_agent_timers(machine_id)
 
+    def cut_network(self, machine_id: str, net: str, plugged: bool = False) -> None:
+        """A network partition: the machine's cable on `net` pulled (or plugged back). It keeps
+        running, and so do its units' agents (Juju's would, talking to the controller over
+        another network), but its traffic on `net` goes nowhere."""
+        try:
+            machines.set_underlay_cable(self.machine(machine_id), net, plugged)
+        except ValueError as e:
+            raise LabError(str(e)) from None
+
     def link(self, machine_a: str, if_a: str, machine_b: str, if_b: str) -> None:
         """A cable between two machines: interface `if_a` on one, `if_b` on the other, ends of
         one veth pair (no bridge, no address, both up, transmit checksum offload off as on the
@@ -1272,6 +1292,8 @@ class Model:
             "event": event_out,
             "state": state,
         }
+        if event["kind"] != "action" and spec.get("fault"):
+            request["fault"] = spec.pop("fault")  # this hook only: its retry runs clean
         if event["kind"] == "action":
             request["action"] = {"uuid": str(uuid.uuid4().int % 10**8), "params": event["params"], "results": {}, "logs": [], "failed": None}
         return request
