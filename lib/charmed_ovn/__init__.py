@@ -3,3 +3,10 @@
 One module per concern. Pure decision functions come first in each module; the few functions that
 run commands or write files come last and are named for what they do to the machine.
 """
+
+import logging
+
+# ops hands every log record to juju-log, one process per record: pyroute2 logs each netlink
+# message at DEBUG and asyncio its selector, which would be a dozen juju-log runs per lookup.
+for _chatty in ("pyroute2", "asyncio"):
+    logging.getLogger(_chatty).setLevel(logging.INFO)

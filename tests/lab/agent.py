@@ -23,13 +23,18 @@ the "output" the controller shows for a failed hook. Standard library only.
 
 from __future__ import annotations
 
+import array
 import datetime
 import fcntl
 import json
 import os
+import select
+import socket
 import subprocess
 import sys
 import sysconfig
+import tempfile
+import traceback
 import uuid
 import zipfile
 from pathlib import Path
@@ -38,6 +43,7 @@ from typing import Any
 import fault
 import hooktools
 import juju_log
+import toolclient
 
 TOOLS_DIR = Path(__file__).resolve().parent / "tools"
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -45,6 +51,7 @@ SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # the same clock. Everything else comes from Juju's hook environment below.
 INHERITED_PREFIXES = ("LD_PRELOAD", "FAKETIME", "FAKERANDOM", "LANG")
 OUTPUT_TAIL = 4000
+TOOL_POLL_S = 0.02  # how soon the agent notices the hook has ended
 
 
 def hook_name(context: dict[str, Any]) -> str:
@@ -118,10 +125,10 @@ def install_fault_hook() -> None:
 
 
 def install_tools() -> None:
-    """Every hook tool name as a link to hooktools.py, juju-log to juju_log.py (idempotent)."""
+    """Every hook tool name, juju-log too, as a link to toolclient.py (idempotent)."""
     TOOLS_DIR.mkdir(exist_ok=True)
-    program = Path(hooktools.__file__).resolve()
-    links = dict.fromkeys(hooktools.TOOL_NAMES, program) | {"juju-log": program.with_name("juju_log.py")}
+    client = Path(hooktools.__file__).resolve().with_name("toolclient.py")
+    links = dict.fromkeys((*hooktools.TOOL_NAMES, "juju-log"), client)
     for name, target in links.items():
         target.chmod(0o755)
         link = TOOLS_DIR / name
@@ -147,6 +154,83 @@ def unpack_charm(archive: Path, charm_dir: Path) -> None:
                 extracted.chmod(mode)
 
 
+class ToolServer:
+    """The agent's end of the hook tools (toolclient.py): each call runs the tool it names in
+    a child forked from this process, which has hooktools and juju_log loaded already, on the
+    caller's own standard streams, with its environment and working directory; the caller
+    gets the exit code. One call at a time, as a hook's tools run one after another."""
+
+    def __init__(self, path: Path) -> None:
+        path.unlink(missing_ok=True)
+        self.path = path
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(str(path))
+        self.listener.listen(16)
+
+    def serve_until_exit(self, process: subprocess.Popen[bytes]) -> int:
+        """Answer tool calls until `process` (the hook's dispatch) has exited; its exit code."""
+        while True:
+            ready, _, _ = select.select([self.listener], [], [], TOOL_POLL_S)
+            if ready:
+                self._answer(self.listener.accept()[0])
+            elif (code := process.poll()) is not None:
+                return code
+
+    def close(self) -> None:
+        self.listener.close()
+        self.path.unlink(missing_ok=True)
+
+    def _answer(self, connection: socket.socket) -> None:
+        with connection:
+            fds: list[int] = []
+            data, ancillary, _, _ = connection.recvmsg(65536, socket.CMSG_SPACE(3 * array.array("i").itemsize))
+            for level, kind, payload in ancillary:
+                if (level, kind) == (socket.SOL_SOCKET, socket.SCM_RIGHTS):
+                    fds += array.array("i", payload[: len(payload) - len(payload) % array.array("i").itemsize])
+            while 0 < len(data) < 8:
+                data += connection.recv(8 - len(data))
+            size = int.from_bytes(data[:8], "big")
+            while len(data) < size + 8:
+                chunk = connection.recv(size + 8 - len(data))
+                if not chunk:
+                    break
+                data += chunk
+            try:
+                code = self._run_tool(data[8:].decode("utf-8", "surrogateescape"), fds)
+            finally:
+                for fd in fds:
+                    os.close(fd)
+            connection.sendall(code.to_bytes(4, "big", signed=True))
+
+    @staticmethod
+    def _run_tool(payload: str, fds: list[int]) -> int:
+        cwd, name, count, *rest = payload.split("\0")
+        argv, environ = rest[: int(count)], dict(item.partition("=")[::2] for item in rest[int(count):])
+        sys.stdout.flush()
+        sys.stderr.flush()
+        child = os.fork()
+        if child == 0:  # the tool, as if the caller had run it
+            code = 1
+            try:
+                for target, fd in enumerate(fds[:3]):
+                    os.dup2(fd, target)
+                os.chdir(cwd)
+                os.environ.clear()
+                os.environ.update(environ)
+                sys.argv = [name, *argv]
+                code = juju_log.main() if name == "juju-log" else hooktools.main()
+            except SystemExit as leaving:
+                code = leaving.code if isinstance(leaving.code, int) else 1
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        _, status = os.waitpid(child, 0)
+        return os.waitstatus_to_exitcode(status)
+
+
 def run_hook(context_path: Path) -> None:
     context = json.loads(context_path.read_text())
     install_tools()
@@ -158,16 +242,19 @@ def run_hook(context_path: Path) -> None:
     log_start = log_file.stat().st_size
     env = hook_environment(context, context_path, dict(os.environ))
     what = f'"{env["JUJU_HOOK_NAME"]}" hook' if env["JUJU_HOOK_NAME"] else f'"{context["event"]["action"]}" action'
-    run = subprocess.run(
-        ["./dispatch"],
-        cwd=context["charm_dir"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        check=False,
-    )
+    tools = ToolServer(context_path.with_suffix(".tools.sock"))
+    env[toolclient.SOCKET_ENV] = str(tools.path)
+    # The hook's output goes to a file: the agent serves tool calls meanwhile, and a pipe
+    # nobody reads would fill and stall the hook.
+    with tempfile.TemporaryFile() as output:
+        try:
+            dispatch = subprocess.Popen(["./dispatch"], cwd=context["charm_dir"], env=env, stdin=subprocess.DEVNULL,
+                                        stdout=output, stderr=subprocess.STDOUT)
+            returncode = tools.serve_until_exit(dispatch)
+        finally:
+            tools.close()
+        output.seek(0)
+        run = subprocess.CompletedProcess(["./dispatch"], returncode, output.read().decode(errors="replace"))
     source = f"unit.{context['unit']}.{env['JUJU_HOOK_NAME'] or context['event']['action']}"
     lines = [f"WARNING {source}: {line}" for line in run.stdout.splitlines()]
     if run.returncode == 0:

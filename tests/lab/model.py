@@ -33,7 +33,7 @@ from tests.lab import action_params, charm_archive, charm_config, fault, machine
 JUJU_VERSION = "3.6.0"
 AGENT_PYTHON = "/usr/bin/python3"  # the machine's own: the charms bring their dependencies
 AGENT_DIR = "/var/lib/juju/lab"
-AGENT_PROGRAMS = ("agent.py", "hooktools.py", "juju_log.py", "fault.py")  # the agent, its hook tools, the fault hook
+AGENT_PROGRAMS = ("agent.py", "toolclient.py", "hooktools.py", "juju_log.py", "fault.py")  # the agent, its hook tools, the fault hook
 HOOK_TIMEOUT_S = 900
 # Spaces the lab offers to bundle `bindings:`, and the machine network each one is.
 SPACES = {"alpha": "lab0", "underlay": "lab1"}

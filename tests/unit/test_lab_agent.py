@@ -275,7 +275,7 @@ def test_unpack_keeps_the_modes_juju_keeps(tmp_path: Path, agent: Path, charm_di
 @pytest.fixture
 def agent_module(monkeypatch: pytest.MonkeyPatch) -> Any:
     """agent.py as the machine runs it: a script whose siblings (the hook tools) are importable."""
-    for name in ("fault", "juju_log", "hooktools", "agent"):
+    for name in ("fault", "juju_log", "hooktools", "toolclient", "agent"):
         spec = importlib.util.spec_from_file_location(name, LAB / f"{name}.py")
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)
