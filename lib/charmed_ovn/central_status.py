@@ -11,6 +11,7 @@ import ops
 from charmed_ovn import (
     certificate_files,
     daemons,
+    disk,
     firewall,
     maintenance,
     membership,
@@ -41,6 +42,8 @@ def workload_status(
     the failures of this hook's schema conversions, `conversions` where each database's stands."""
     if membership.is_retired(files):
         return ops.MaintenanceStatus(f"left the clusters, being removed; backup in {membership.retired_backup(files)}")
+    if no_space := disk.database_space_problem():
+        return ops.BlockedStatus(no_space)  # before the daemons it stops and the writes it fails
     if not services.is_installed("ovn-central"):
         return ops.MaintenanceStatus("installing ovn-central")
     if maintenance.is_paused(files):
@@ -52,6 +55,8 @@ def workload_status(
         if ca_provider is not None:
             return ops.WaitingStatus(f"waiting for the CA certificate from {ca_provider} (ca relation)")
         return ops.WaitingStatus("waiting for the leader to create the CA")
+    if reissuing := certificate_files.reissue_waits(files):
+        return ops.WaitingStatus(reissuing)
     if not files.certificate(pki.NB_SERVICE).exists():
         return ops.WaitingStatus("waiting for certificates from the leader")
     installed = certificate_files.present(files, pki.CENTRAL_SERVICES)

@@ -90,6 +90,12 @@ class CharmFiles:
         return self.pki / f"{service}-privkey.pem.next"
 
     @property
+    def certificate_record(self) -> Path:
+        """Which services' certificates were installed here, and which are being reissued because
+        their files were found damaged (and what was found)."""
+        return self.pki / "certificates.json"
+
+    @property
     def backups(self) -> Path:
         """Where a removed unit leaves a copy of its databases, certificates and logs."""
         return self.root / "backups"

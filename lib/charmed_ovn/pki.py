@@ -23,7 +23,7 @@ from charmlibs.interfaces.tls_certificates import (
     PrivateKey,
 )
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
@@ -77,6 +77,33 @@ def service_request(
 def make_csr(attributes: CertificateRequestAttributes, key: PrivateKey) -> CertificateSigningRequest:
     """A CSR for the given attributes, signed with the service's own key."""
     return CertificateSigningRequest.generate(attributes, key)
+
+
+def parse_private_key(pem: str) -> PrivateKey | None:
+    """The private key in `pem`; None for anything else (empty, truncated, garbage, encrypted)."""
+    try:
+        return PrivateKey.from_string(pem)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return None
+
+
+def parse_certificate(pem: str) -> Certificate | None:
+    """The (first) certificate in `pem`; None for anything else. Checked with cryptography first:
+    the library logs an error of its own for every PEM it cannot load."""
+    try:
+        x509.load_pem_x509_certificate(pem.encode())
+    except ValueError:
+        return None
+    return Certificate.from_string(pem)
+
+
+def parse_csr(pem: str) -> CertificateSigningRequest | None:
+    """The certificate signing request in `pem`; None for anything else."""
+    try:
+        x509.load_pem_x509_csr(pem.encode())
+    except ValueError:
+        return None
+    return CertificateSigningRequest.from_string(pem)
 
 
 def _signature_hash(key: object) -> hashes.HashAlgorithm | None:

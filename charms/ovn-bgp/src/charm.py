@@ -14,7 +14,6 @@ from charmlibs.interfaces.tls_certificates import (
     CertificateRequestAttributes,
     KeyAlgorithm,
     Mode,
-    TLSCertificatesRequiresV4,
 )
 
 from charmed_ovn import (
@@ -31,6 +30,7 @@ from charmed_ovn import (
     pki,
     securitylog,
     services,
+    tls_relations,
     upgrade,
 )
 from charmed_ovn.bgp_config import (
@@ -48,7 +48,7 @@ from charmed_ovn.bgp_northbound import (
     bare_router,
     desired_objects,
 )
-from charmed_ovn.certificate_files import install_assigned
+from charmed_ovn.certificate_files import install_assigned, reissue_waits, repair_assigned
 from charmed_ovn.config import ConfigError
 from charmed_ovn.interfaces.bgp_peers import BgpAppData
 from charmed_ovn.interfaces.ovsdb import read_endpoints
@@ -70,7 +70,7 @@ class OVNBgpCharm(ops.CharmBase):
         securitylog.open_hook(self, self.files.config_seen)
         self.cos_agent = observability.CosAgent(self)
         self._table_taken: str | None = None  # why the configured table cannot be used, this hook
-        self.certificates = TLSCertificatesRequiresV4(
+        self.certificates = tls_relations.GuardedRequirer(
             self,
             CERTIFICATES,
             certificate_requests=[self._certificate_request()],
@@ -170,6 +170,7 @@ class OVNBgpCharm(ops.CharmBase):
         if not options.enabled:
             self._disable(options.manual_bgpd_config)
             return
+        repair_assigned(self.files, (pki.CLIENT_SERVICE,), self.certificates)
         installed = install_assigned(self.files, self.certificates, [self._certificate_request()])
         if not installed or self._chassis_name is None or self._missing_interfaces(options):
             return  # collect-status says which
@@ -296,6 +297,8 @@ class OVNBgpCharm(ops.CharmBase):
             return ops.BlockedStatus(f"ext-connection: no interface {', '.join(missing)} on this machine")
         if self._chassis_name is None:
             return ops.WaitingStatus("waiting for ovn-chassis to configure the chassis")
+        if reissuing := reissue_waits(self.files):
+            return ops.WaitingStatus(reissuing)
         schema = self._northbound_schema
         if schema is None:
             return ops.WaitingStatus("waiting for the Northbound endpoints and the client certificate")

@@ -9,6 +9,7 @@ not match its model raises ValueError (pydantic's ValidationError).
 from __future__ import annotations
 
 import json
+import logging
 from typing import TYPE_CHECKING, Self
 
 import ops
@@ -16,6 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     from charmed_ovn.databases import Database
+
+logger = logging.getLogger(__name__)
+# A schema version as OVN writes it (7.11.0): digits and dots, and short, since it is compared
+# number by number (a megabyte of digits is no version).
+SCHEMA_VERSION_PATTERN = r"^(\d{1,9}(\.\d{1,9}){0,3})?$"
 
 
 def encode(value: object) -> str:
@@ -54,8 +60,8 @@ class InstalledOvn(Databag):
 
     ovn_version: str = Field("", alias="ovn-version")  # upstream versions, e.g. 25.03.0
     ovs_version: str = Field("", alias="ovs-version")
-    nb_schema: str = Field("", alias="nb-schema")  # the schema versions its OVN expects
-    sb_schema: str = Field("", alias="sb-schema")
+    nb_schema: str = Field("", alias="nb-schema", pattern=SCHEMA_VERSION_PATTERN)  # the schema versions its OVN expects
+    sb_schema: str = Field("", alias="sb-schema", pattern=SCHEMA_VERSION_PATTERN)
 
     def schema_version(self, db: Database) -> str:
         """The schema version expected of `db`; empty when not reported."""
@@ -65,3 +71,9 @@ class InstalledOvn(Databag):
     def workload_version(self) -> str:
         """What `juju status` shows in its Version column: OVN's version and Open vSwitch's."""
         return f"{self.ovn_version}+ovs{self.ovs_version}" if self.ovs_version else self.ovn_version
+
+
+def warn_ignored(relation: ops.Relation, source: ops.Unit | ops.Application, problem: str) -> None:
+    """Log, naming who wrote it, what a remote charm's databag holds that is of no use: it is
+    ignored, and the other units of the relation are served as ever."""
+    logger.warning("ignoring %s data from %s (relation %d): %s", relation.name, source.name, relation.id, problem)

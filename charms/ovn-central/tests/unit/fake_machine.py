@@ -31,6 +31,7 @@ from charmed_ovn import (
     certificate_files,
     clients,
     daemons,
+    disk,
     listeners,
     ovsdb_client,
     paths,
@@ -111,6 +112,7 @@ class FakeMachine(FakeLogLevels):
         self.bgp_chassis: set[str] = set()  # chassis whose ovn-bgp made its router in the Northbound
         self.listeners: dict[str, list[listeners.Listener]] = {}  # each database server's listeners
         self.answers_tls_clients = True  # the client listeners accept the unit's client certificate
+        self.free_bytes = 10 * 1024**3  # left on the filesystem of the database directory
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         super().install(monkeypatch)
@@ -130,6 +132,7 @@ class FakeMachine(FakeLogLevels):
         ):
             monkeypatch.setattr(raft, name, getattr(self, name))
         monkeypatch.setattr(listeners, "apply", self.apply_listeners)
+        monkeypatch.setattr(disk, "free_bytes", lambda directory: self.free_bytes)
         monkeypatch.setattr(daemons, "northd_state", self.northd_state)
         monkeypatch.setattr(daemons, "northd_threads", self.northd_threads)
         monkeypatch.setattr(daemons, "set_northd_threads", self.set_northd_threads)

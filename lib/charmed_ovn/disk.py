@@ -1,0 +1,93 @@
+"""Free space for ovn-central's databases: whether the filesystem holding /var/lib/ovn has room
+for them to keep writing, and hooks that survive a full disk."""
+
+from __future__ import annotations
+
+import errno
+import functools
+import logging
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from charmed_ovn import paths
+
+logger = logging.getLogger(__name__)
+
+MIB = 1024 * 1024
+# An OVSDB server appends every transaction to its database file, and compacts it by writing a
+# whole new snapshot beside the old file before it replaces it. 16 MiB is room for the largest
+# transactions (a bulk change of thousands of rows is a few MiB of JSON) and for compacting a
+# small deployment's databases (a few MiB each); below it a write may fail at any moment.
+DATABASE_FREE_SPACE_BYTES = 16 * MIB
+_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def format_bytes(size: int) -> str:
+    """A size as people read it, in binary units: 0 B, 1023 B, 1.5 KiB, 16 MiB, 2.3 GiB."""
+    value, unit = float(size), 0
+    while value >= 1024 and unit < len(_UNITS) - 1:
+        value, unit = value / 1024, unit + 1
+    if unit == 0:
+        return f"{size} B"
+    return f"{value:.1f}".removesuffix(".0") + f" {_UNITS[unit]}"
+
+
+def space_problem(directory: Path, free_bytes: int, needed_bytes: int = DATABASE_FREE_SPACE_BYTES) -> str | None:
+    """Why the databases in `directory` cannot keep writing with `free_bytes` left; None when
+    there is room (at least `needed_bytes`)."""
+    if free_bytes >= needed_bytes:
+        return None
+    return (
+        f"not enough disk space for the databases: {directory} has {format_bytes(free_bytes)} free, "
+        f"{format_bytes(needed_bytes)} needed"
+    )
+
+
+def is_no_space(error: BaseException) -> bool:
+    """Whether `error` is a write that failed for want of space (ENOSPC, a quota), raised here or
+    reported by a command."""
+    if isinstance(error, OSError):
+        return error.errno in (errno.ENOSPC, errno.EDQUOT)
+    if isinstance(error, subprocess.CalledProcessError):
+        return "No space left on device" in f"{error.stdout or ''}{error.stderr or ''}"
+    return False
+
+
+# --- machine adapters ---------------------------------------------------------------------------
+
+
+def free_bytes(directory: Path) -> int:
+    """The space left to unprivileged writers on the filesystem that holds (or will hold, before
+    it exists) `directory`."""
+    while not directory.exists() and directory != directory.parent:
+        directory = directory.parent
+    return shutil.disk_usage(directory).free
+
+
+def database_space_problem() -> str | None:
+    """`space_problem` of the database directory, as it is now."""
+    return space_problem(paths.OVN_DB_DIR, free_bytes(paths.OVN_DB_DIR))
+
+
+Handler = TypeVar("Handler", bound=Callable[..., None])
+
+
+def survives_full_disk(handler: Handler) -> Handler:
+    """An event handler that, when it fails for want of space (or while the database directory
+    has too little), logs why and ends the hook normally instead: collect-status reports the full
+    disk, and the next hook, once there is space, does the rest. Any other error is raised."""
+
+    @functools.wraps(handler)
+    def guarded(*args: object, **kwargs: object) -> None:
+        try:
+            handler(*args, **kwargs)
+        except Exception as error:
+            problem = database_space_problem()
+            if problem is None and not is_no_space(error):
+                raise
+            logger.error("the hook stopped short: %s (%s: %s)", problem or "no space left on device", type(error).__name__, error)
+
+    return guarded  # type: ignore[return-value]
