@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from charmed_ovn.config import ConfigError
+from charmed_ovn.config import MAX_SHOWN, ConfigError, boolean, shown
 from charmed_ovn.files import write_file
 
 AUTO = "auto"
@@ -29,7 +29,15 @@ MAX_TABLE = 2**32 - 1
 PEER_AS_KEYWORDS = ("external", "internal")
 # `v<if>-bgp` must fit Linux's 15 characters; letters, digits, '-', '_' and '.' only.
 MAX_INTERFACE_NAME = 10
-_INTERFACE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+_INTERFACE_NAME = re.compile(r"[A-Za-z0-9_.-]+", re.ASCII)
+# What separates and surrounds items: ASCII white space only (str.strip() would also take, say,
+# a no-break space away and accept a name the operator did not type).
+_SPACE = " \t\n\r\f\v"
+_PRINTABLE_NAME = re.compile(rf"[\x21-\x7e]{{1,{MAX_SHOWN}}}")  # shown in a message as typed
+# A number is ASCII digits only (str.isdigit() takes '²' and Arabic-Indic digits); past 20 of
+# them it is out of any range here, and int() of a huge string is never tried.
+_DIGITS = re.compile(r"[0-9]+", re.ASCII)
+MAX_DIGITS = 20
 
 
 @dataclass(frozen=True)
@@ -56,7 +64,7 @@ class BgpConfig:
             asn=parse_asn(str(options["asn"])),
             asn_range=parse_asn_range(str(options["asn-range"])),
             peer_as=parse_peer_as(str(options["bgp-peer-asn"])),
-            manual_bgpd_config=bool(options["manual-bgpd-config"]),
+            manual_bgpd_config=boolean(options, "manual-bgpd-config"),
         )
 
 
@@ -67,27 +75,39 @@ def protocol_suffix(interface: str) -> str:
 
 def parse_ext_connection(value: str) -> tuple[str, ...]:
     """Comma-separated interface names (spaces around them ignored); empty: off."""
-    interfaces = tuple(item.strip() for item in value.split(",")) if value.strip() else ()
+    interfaces = tuple(item.strip(_SPACE) for item in value.split(",")) if value.strip(_SPACE) else ()
     for interface in interfaces:
         if not interface:
-            raise ConfigError(f"ext-connection: empty item in {value!r}")
-        if not _INTERFACE_NAME.match(interface) or len(interface) > MAX_INTERFACE_NAME:
+            raise ConfigError(f"ext-connection: empty item in {shown(value)}")
+        if interface in (".", ".."):
+            raise ConfigError(f"ext-connection: {interface!r} is not an interface name Linux allows")
+        if not _INTERFACE_NAME.fullmatch(interface) or len(interface) > MAX_INTERFACE_NAME:
+            # the name in the veth's only where it reads as typed
+            veth = f"v{interface}-bgp" if _PRINTABLE_NAME.fullmatch(interface) else "v<name>-bgp"
             raise ConfigError(
-                f"ext-connection: {interface!r} is not a usable interface name (up to "
-                f"{MAX_INTERFACE_NAME} letters, digits, '-', '_' or '.', so that v{interface}-bgp fits 15)"
+                f"ext-connection: {shown(interface)} is not a usable interface name (up to "
+                f"{MAX_INTERFACE_NAME} letters, digits, '-', '_' or '.', so that {veth} fits 15)"
             )
     if len(set(interfaces)) != len(interfaces):
-        raise ConfigError(f"ext-connection: an interface is listed twice in {value!r}")
+        raise ConfigError(f"ext-connection: an interface is listed twice in {shown(value)}")
     suffixes = [protocol_suffix(interface) for interface in interfaces]
     if len(set(suffixes)) != len(suffixes):
-        raise ConfigError(f"ext-connection: {value!r} has names that differ only in '-', '.' or '_'")
+        raise ConfigError(f"ext-connection: {shown(value)} has names that differ only in '-', '.' or '_'")
     return interfaces
 
 
-def _number(option: str, value: str, low: int, high: int) -> int:
-    if not value.isdigit() or not low <= int(value) <= high:
-        raise ConfigError(f"{option}: {value!r} is not {AUTO} or a number from {low} to {high}")
+def _digits(value: str) -> int | None:
+    """A number written in ASCII digits, else None."""
+    if not _DIGITS.fullmatch(value) or len(value.lstrip("0")) > MAX_DIGITS:
+        return None
     return int(value)
+
+
+def _number(option: str, value: str, low: int, high: int) -> int:
+    number = _digits(value)
+    if number is None or not low <= number <= high:
+        raise ConfigError(f"{option}: {shown(value)} is not {AUTO} or a number from {low} to {high}")
+    return number
 
 
 def parse_vrf(value: str) -> int | None:
@@ -108,21 +128,25 @@ def parse_asn(value: str) -> int | None:
 def parse_asn_range(value: str) -> tuple[int, int]:
     """`min-max` inside RFC 6996's 4-byte private range, min < max."""
     low, sep, high = value.partition("-")
-    if not sep or not low.isdigit() or not high.isdigit():
-        raise ConfigError(f"asn-range: {value!r} is not min-max")
-    first, last = int(low), int(high)
+    first, last = _digits(low), _digits(high)
+    if not sep or first is None or last is None:
+        raise ConfigError(f"asn-range: {shown(value)} is not min-max")
     if not PRIVATE_ASN_MIN <= first < last <= PRIVATE_ASN_MAX:
         raise ConfigError(
-            f"asn-range: {value!r} must lie within {PRIVATE_ASN_MIN}-{PRIVATE_ASN_MAX} with min < max"
+            f"asn-range: {shown(value)} must lie within {PRIVATE_ASN_MIN}-{PRIVATE_ASN_MAX} with min < max"
         )
     return first, last
 
 
 def parse_peer_as(value: str) -> str:
-    """The peers' AS: `external` (any other AS: unnumbered eBGP, MicroOVN's), `internal`, or a number."""
-    if value not in PEER_AS_KEYWORDS and not (value.isdigit() and 1 <= int(value) <= PRIVATE_ASN_MAX):
-        raise ConfigError(f"bgp-peer-asn: {value!r} is not external, internal or an AS number")
-    return value
+    """The peers' AS: `external` (any other AS: unnumbered eBGP, MicroOVN's), `internal`, or a
+    number (without leading zeros, as BIRD is given it)."""
+    if value in PEER_AS_KEYWORDS:
+        return value
+    number = _digits(value)
+    if number is None or not 1 <= number <= PRIVATE_ASN_MAX:
+        raise ConfigError(f"bgp-peer-asn: {shown(value)} is not external, internal or an AS number")
+    return str(number)
 
 
 def choose_table(requested: int | None, current: int | None, in_use: Iterable[int]) -> int:

@@ -12,7 +12,7 @@ import logging
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +21,8 @@ from ovsdbapp.backend.ovs_idl import connection
 from ovsdbapp.schema.open_vswitch import impl_idl
 from pyroute2 import IPRoute
 
-from charmed_ovn import ovsdb_client, paths, pki, services, waiting
+from charmed_ovn import config, ovsdb_client, paths, pki, services, waiting
+from charmed_ovn.config import shown
 from charmed_ovn.files import write_file
 
 logger = logging.getLogger(__name__)
@@ -81,6 +82,39 @@ class ChassisSettings:
     openflow_probe_interval_s: int = 0  # 0: not set, OVN's default
 
 
+@dataclass(frozen=True)
+class ChassisConfig:
+    """ovn-chassis' options, parsed."""
+
+    ovn_source: str
+    central_ips: list[str] | None  # None: the ovsdb relation's endpoints
+    encap_ip: str | None  # an address or a network; None: the `data` binding's address
+    gateway: bool
+    bridge_mappings: dict[str, str]
+    monitor_all: bool
+    openflow_probe_interval_s: int
+    geneve_notrack: bool
+
+    @classmethod
+    def parse(cls, options: Mapping[str, object]) -> ChassisConfig:
+        """The typed options; raises ConfigError naming the first invalid one."""
+        source = config.parse_ovn_source(options["ovn-source"])
+        central_ips, encap_ip = str(options["central-ips"]), str(options["encap-ip"])
+        try:
+            return cls(
+                ovn_source=source,
+                central_ips=parse_central_ips(central_ips) if central_ips else None,
+                encap_ip=parse_encap_ip(encap_ip) if encap_ip else None,
+                gateway=config.boolean(options, "gateway"),
+                bridge_mappings=parse_bridge_mappings(str(options["bridge-mappings"])),
+                monitor_all=config.boolean(options, "ovn-monitor-all"),
+                openflow_probe_interval_s=parse_openflow_probe_interval(config.integer(options, "ovn-openflow-probe-interval")),
+                geneve_notrack=config.boolean(options, "geneve-notrack"),
+            )
+        except ValueError as e:
+            raise config.ConfigError(str(e)) from None
+
+
 def datapath_type(kernel_has_openvswitch: bool) -> str:
     """The kernel datapath where the kernel has one, else OVS's userspace datapath."""
     return "system" if kernel_has_openvswitch else "netdev"
@@ -113,37 +147,62 @@ GATEWAY_OPTION = "enable-chassis-as-gw"
 CARD_SERIAL_OPTION = "card-serial-number"
 MIN_OPENFLOW_PROBE_INTERVAL_S = 5
 MAX_OPENFLOW_PROBE_INTERVAL_S = 3600
-_BRIDGE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
+_BRIDGE_NAME = re.compile(r"(?!\.\.?$)[A-Za-z0-9_.-]{1,15}", re.ASCII)
+_PHYSNET_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}", re.ASCII)
+_MAPPING_SEPARATORS = re.compile(r"[,\s]+", re.ASCII)
+
+
+def _host_address(option: str, text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """`text` as one host's address; None when it is no address at all. ValueError for an address
+    that names no single host: unspecified, multicast, the broadcast address, or one with a zone
+    index (`fe80::1%eth0`: OVN takes no zone)."""
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.scope_id is not None:
+        raise ValueError(f"{option}: {shown(text)} has a zone index (%...): give the address alone")
+    if address.is_unspecified or address.is_multicast or address == ipaddress.IPv4Address("255.255.255.255"):
+        raise ValueError(f"{option}: {shown(text)} is not one host's address (unspecified, multicast or broadcast)")
+    return address
 
 
 def parse_central_ips(value: str) -> list[str]:
-    """MicroOVN's `ovn.central-ips`: comma-separated IPv4/IPv6 addresses, nothing else.
-    Raises ValueError with the exact reason (empty items, spaces, brackets, non-addresses)."""
+    """MicroOVN's `ovn.central-ips`: comma-separated IPv4/IPv6 addresses of hosts, nothing else,
+    none twice. Raises ValueError with the exact reason (empty items, spaces, brackets,
+    non-addresses, zones, addresses of no single host)."""
     items = value.split(",")
+    seen: set[ipaddress.IPv4Address | ipaddress.IPv6Address] = set()
     for item in items:
         if not item:
-            raise ValueError(f"central-ips: empty item in {value!r} (comma-separated addresses, no trailing comma)")
-        try:
-            ipaddress.ip_address(item)
-        except ValueError:
+            raise ValueError(f"central-ips: empty item in {shown(value)} (comma-separated addresses, no trailing comma)")
+        address = _host_address("central-ips", item)
+        if address is None:
             raise ValueError(
-                f"central-ips: {item!r} is not an IP address (comma-separated IPv4/IPv6 addresses, "
+                f"central-ips: {shown(item)} is not an IP address (comma-separated IPv4/IPv6 addresses, "
                 "no spaces or brackets)"
-            ) from None
+            )
+        if address in seen:
+            raise ValueError(f"central-ips: {shown(item)} is listed twice")
+        seen.add(address)
     return items
 
 
 def parse_encap_ip(value: str) -> str:
     """An encapsulation address, or a network (CIDR) in which each unit uses its own address;
-    ValueError when it is neither."""
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        pass
+    ValueError when it is neither, or an address other chassis cannot reach (loopback, no single
+    host, a zone)."""
+    address = _host_address("encap-ip", value)
+    if address is not None:
+        if address.is_loopback:
+            raise ValueError(f"encap-ip: {shown(value)} is a loopback address, which other chassis cannot reach")
+        return str(address)
+    if "%" in value:
+        raise ValueError(f"encap-ip: {shown(value)} has a zone index (%...): give the address alone")
     try:
         return str(ipaddress.ip_network(value, strict=False))
     except ValueError:
-        raise ValueError(f"encap-ip: {value!r} is neither an IP address nor a network (CIDR)") from None
+        raise ValueError(f"encap-ip: {shown(value)} is neither an IP address nor a network (CIDR)") from None
 
 
 def parse_openflow_probe_interval(seconds: int) -> int:
@@ -158,25 +217,52 @@ def parse_openflow_probe_interval(seconds: int) -> int:
 
 
 def address_in(network: str, addresses: list[str]) -> str | None:
-    """The first of `addresses` inside `network`."""
+    """The first of `addresses` inside `network` that other chassis can reach (not loopback)."""
     net = ipaddress.ip_network(network)
-    return next((a for a in addresses if ipaddress.ip_address(a) in net), None)
+    return next((a for a in addresses if (ip := ipaddress.ip_address(a)) in net and not ip.is_loopback), None)
+
+
+def local_encap_ip(encap_ip: str, addresses: list[str]) -> str | None:
+    """The machine's tunnel address for a parsed `encap-ip`: its address in the network, or the
+    address itself when the machine has it; None when the machine has no such address."""
+    if "/" in encap_ip:
+        return address_in(encap_ip, addresses)
+    wanted = ipaddress.ip_address(encap_ip)
+    return encap_ip if any(ipaddress.ip_address(a) == wanted for a in addresses) else None
+
+
+def missing_encap_ip(encap_ip: str) -> str:
+    """The blocked status of a unit whose machine lacks the `encap-ip` it is given."""
+    if "/" in encap_ip:
+        return f"encap-ip: this machine has no address in {encap_ip}"
+    return f"encap-ip: {encap_ip} is not an address of this machine"
 
 
 def parse_bridge_mappings(value: str) -> dict[str, str]:
-    """`physnet:bridge` pairs separated by spaces or commas -> {physnet: bridge}."""
+    """`physnet:bridge` pairs separated by spaces or commas (ASCII white space only) ->
+    {physnet: bridge}. A physnet is a name of up to 64 letters, digits, '-', '_' or '.' (as
+    Neutron's), a bridge a name Linux takes (up to 15 of them, not `.` or `..`), never br-int."""
     mappings: dict[str, str] = {}
-    for item in value.replace(",", " ").split():
+    for item in filter(None, _MAPPING_SEPARATORS.split(value)):
         physnet, sep, bridge = item.partition(":")
-        if not sep or not physnet or not _BRIDGE_NAME.match(bridge):
+        if not sep or not _PHYSNET_NAME.fullmatch(physnet) or not _BRIDGE_NAME.fullmatch(bridge):
             raise ValueError(
-                f"bridge-mappings: {item!r} is not physnet:bridge (a bridge name is up to 15 letters, "
-                "digits, '-', '_' or '.')"
+                f"bridge-mappings: {shown(item)} is not physnet:bridge (a physnet is up to 64 and a bridge name "
+                "up to 15 letters, digits, '-', '_' or '.')"
             )
+        if bridge == INTEGRATION_BRIDGE:
+            raise ValueError(f"bridge-mappings: {item} maps to {INTEGRATION_BRIDGE}, OVN's integration bridge")
         if physnet in mappings:
             raise ValueError(f"bridge-mappings: physnet {physnet!r} is mapped twice")
         mappings[physnet] = bridge
     return mappings
+
+
+def managed_mappings(current: dict[str, str]) -> dict[str, str]:
+    """The mappings the charm set (MANAGED_MAPPINGS_KEY), read as stored: whatever an earlier
+    version of the charm accepted, never refused now."""
+    stored = (item.partition(":") for item in filter(None, current.get(MANAGED_MAPPINGS_KEY, "").split(",")))
+    return {physnet: bridge for physnet, _, bridge in stored}
 
 
 def merge_bridge_mappings(current: str, wanted: dict[str, str], previously_managed: dict[str, str]) -> str:
@@ -211,7 +297,7 @@ def format_bridge_mappings(mappings: dict[str, str]) -> str:
 
 def wanted_external_ids(current: dict[str, str], settings: ChassisSettings) -> dict[str, str]:
     """Every external_id the charm manages, merged with what others set; "" means remove."""
-    previously = parse_bridge_mappings(current.get(MANAGED_MAPPINGS_KEY, ""))
+    previously = managed_mappings(current)
     return external_ids(settings) | {
         "ovn-cms-options": merge_cms_options(
             current.get("ovn-cms-options", ""), gateway=settings.gateway, card_serial=settings.card_serial
@@ -355,7 +441,7 @@ def apply_settings(ovs: OpenvSwitch, settings: ChassisSettings, files: paths.Cha
     if emptied:
         ovs.remove_external_ids(emptied)
         changed = True
-    previously = parse_bridge_mappings(current.get(MANAGED_MAPPINGS_KEY, ""))
+    previously = managed_mappings(current)
     for bridge in settings.bridge_mappings.values():
         if not ovs.bridge_exists(bridge):
             ovs.add_bridge(bridge, settings.datapath_type)
@@ -373,7 +459,7 @@ def remove_settings(ovs: OpenvSwitch, system_id: str) -> None:
     ours = ChassisSettings(system_id=system_id, sb_remotes="", encap_ip="", datapath_type="")
     wanted = wanted_external_ids(current, ours)
     ovs.delete_bridge(INTEGRATION_BRIDGE)
-    for bridge in parse_bridge_mappings(current.get(MANAGED_MAPPINGS_KEY, "")).values():
+    for bridge in managed_mappings(current).values():
         if ovs.bridge_is_managed(bridge):
             ovs.delete_bridge(bridge)
     kept = {key: wanted[key] for key in ("ovn-cms-options", "ovn-bridge-mappings") if wanted[key]}

@@ -158,16 +158,38 @@ def parse_exec_drop_in(drop_in: str) -> ExecCommands | None:
 # --- machine adapters ---------------------------------------------------------------------------
 
 
+class SourceUnusableError(SourceError):
+    """apt cannot use a well-formed `ovn-source` (its archive does not answer, or its keyring is
+    not to be had); the previous source is back in place."""
+
+
 def configure_source(source: str, files: paths.CharmFiles) -> bool:
     """Point apt at the application's `ovn-source` archive and prefer the OVN versions it offers
     (even older ones than the distribution's, for a first install); return whether the apt lists
     were refreshed. Where two applications on a machine name different sources, apt installs the
-    newer of their versions; an empty source pins nothing, so the other's pin holds."""
+    newer of their versions; an empty source pins nothing, so the other's pin holds.
+
+    A source apt cannot use raises SourceUnusableError once the previous source and pin are back
+    (and the lists refreshed from them): a bad archive changes nothing. Taking a source away
+    never fails: apt's complaint is only logged."""
     line = source_line(source)
     wanted = "" if line is None else line + "\n"
     current = files.apt_source.read_text() if files.apt_source.exists() else ""
     if current == wanted:
         return False
+    pin = files.apt_pin.read_text() if files.apt_pin.exists() else None
+    try:
+        _use_source(line, wanted, files)
+    except (subprocess.CalledProcessError, apt.PackageError, apt.PackageNotFoundError) as e:
+        logger.error("apt cannot use ovn-source %r: %s", source, getattr(e, "stderr", None) or e)
+        if line is None:
+            return True
+        _restore_source(current, pin, files)
+        raise SourceUnusableError(str(e)) from None
+    return True
+
+
+def _use_source(line: str | None, wanted: str, files: paths.CharmFiles) -> None:
     if line is None:
         files.apt_source.unlink()
         files.apt_pin.unlink(missing_ok=True)
@@ -181,7 +203,22 @@ def configure_source(source: str, files: paths.CharmFiles) -> bool:
             ["apt-cache", "madison", *OVN_PACKAGES], capture_output=True, text=True, check=True
         ).stdout
         write_file(files.apt_pin, render_pins(versions_offered(madison, source_uri(line))), mode=0o644)
-    return True
+
+
+def _restore_source(source_file: str, pin: str | None, files: paths.CharmFiles) -> None:
+    """The source file and pin as they were before a source apt could not use, and the lists."""
+    if source_file:
+        write_file(files.apt_source, source_file, mode=0o644)
+    else:
+        files.apt_source.unlink(missing_ok=True)
+    if pin is None:
+        files.apt_pin.unlink(missing_ok=True)
+    else:
+        write_file(files.apt_pin, pin, mode=0o644)
+    try:
+        apt.update()
+    except subprocess.CalledProcessError:
+        logger.error("apt-get update fails with the previous sources too")
 
 
 def upgrades_pending(packages: list[str]) -> dict[str, str]:

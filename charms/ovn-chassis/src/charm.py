@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import logging
 import socket
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import ops
@@ -14,6 +13,7 @@ from charmlibs.interfaces.tls_certificates import (
     CertificateRequestAttributes,
     KeyAlgorithm,
     Mode,
+    TLSCertificatesRequiresV4,
 )
 
 from charmed_ovn import (
@@ -31,11 +31,11 @@ from charmed_ovn import (
     securitylog,
     services,
     summary,
-    tls_relations,
     upgrade,
     vlog,
 )
-from charmed_ovn.config import ConfigError, parse_ovn_source
+from charmed_ovn.chassis import ChassisConfig
+from charmed_ovn.config import ConfigError
 from charmed_ovn.interfaces.ovsdb import Endpoints, read_endpoints
 
 logger = logging.getLogger(__name__)
@@ -47,20 +47,6 @@ CERTIFICATE_RENEWAL = "the certificates provider renews them"
 CA_RENEWAL = "renew the CA at the certificates provider"
 
 
-@dataclass(frozen=True)
-class ChassisConfig:
-    """The charm's options, parsed."""
-
-    ovn_source: str
-    central_ips: list[str] | None
-    encap_ip: str | None
-    gateway: bool
-    bridge_mappings: dict[str, str]
-    monitor_all: bool
-    openflow_probe_interval_s: int
-    geneve_notrack: bool
-
-
 class OVNChassisCharm(ops.CharmBase):
     """Registers the machine as an OVN chassis."""
 
@@ -70,7 +56,7 @@ class OVNChassisCharm(ops.CharmBase):
         securitylog.open_hook(self, self.files.config_seen)
         self.cos_agent = observability.CosAgent(self)
         self._southbound_connection: ovsdb_client.Southbound | None = None
-        self.certificates = tls_relations.GuardedRequirer(
+        self.certificates = TLSCertificatesRequiresV4(
             self,
             CERTIFICATES,
             certificate_requests=self._certificate_requests(),
@@ -105,23 +91,7 @@ class OVNChassisCharm(ops.CharmBase):
 
     def _config(self) -> ChassisConfig:
         """The typed configuration; raises ConfigError naming the first invalid option."""
-        source = parse_ovn_source(self.config["ovn-source"])
-        central_ips, encap_ip = str(self.config["central-ips"]), str(self.config["encap-ip"])
-        try:
-            return ChassisConfig(
-                ovn_source=source,
-                central_ips=chassis.parse_central_ips(central_ips) if central_ips else None,
-                encap_ip=chassis.parse_encap_ip(encap_ip) if encap_ip else None,
-                gateway=bool(self.config["gateway"]),
-                bridge_mappings=chassis.parse_bridge_mappings(str(self.config["bridge-mappings"])),
-                monitor_all=bool(self.config["ovn-monitor-all"]),
-                openflow_probe_interval_s=chassis.parse_openflow_probe_interval(
-                    int(self.config["ovn-openflow-probe-interval"])
-                ),
-                geneve_notrack=bool(self.config["geneve-notrack"]),
-            )
-        except ValueError as e:
-            raise ConfigError(str(e)) from None
+        return ChassisConfig.parse(self.config)
 
     @property
     def _address(self) -> str:
@@ -149,12 +119,11 @@ class OVNChassisCharm(ops.CharmBase):
             return e
 
     def _encap_ip(self, options: ChassisConfig) -> str | None:
-        """encap-ip (an address, or this machine's address in a network) if set, else the `data`
-        binding's address (the unit's, unless bound elsewhere). None: no address in the network."""
-        if options.encap_ip and "/" in options.encap_ip:
-            return chassis.address_in(options.encap_ip, chassis.local_addresses())
+        """encap-ip (an address of this machine, or its address in a network) if set, else the
+        `data` binding's address (the unit's, unless bound elsewhere). None: the machine has no
+        such address."""
         if options.encap_ip:
-            return options.encap_ip
+            return chassis.local_encap_ip(options.encap_ip, chassis.local_addresses())
         binding = self.model.get_binding("data")
         assert binding is not None
         return str(binding.network.bind_address)
@@ -187,11 +156,8 @@ class OVNChassisCharm(ops.CharmBase):
     # --- reconcile -------------------------------------------------------------------------
 
     def _reconcile(self, _: ops.EventBase) -> None:
-        try:
-            options = self._config()
-        except ConfigError:
-            return  # collect-status reports it; nothing is changed on an invalid config
-        services.configure_source(options.ovn_source, self.files)
+        if (options := config.applied(self._config, self.files)) is None:
+            return  # an invalid option or an ovn-source apt cannot use: collect-status says which; nothing changed
         services.install_packages(chassis.PACKAGES)
         firewall.configure_chassis(options.geneve_notrack, self.files)
         if (pending := self._pending_upgrade) and not upgrade.moved_with_central(pending):
@@ -204,7 +170,6 @@ class OVNChassisCharm(ops.CharmBase):
             return  # ovn-controller stays down until `resume`; the options apply then
         inputs_before = chassis.controller_inputs(self.files)
         # Certificates first: a renewed one is installed even while the endpoints are unknown.
-        certificate_files.repair_assigned(self.files, pki.CHASSIS_SERVICES, self.certificates)
         installed = certificate_files.install_assigned(self.files, self.certificates, self._certificate_requests())
         if (endpoints := self._endpoints(options)) is None or not installed:
             return
@@ -335,7 +300,7 @@ class OVNChassisCharm(ops.CharmBase):
     # --- status ----------------------------------------------------------------------------
 
     def _on_collect_unit_status(self, event: ops.CollectStatusEvent) -> None:
-        event.add_status(config.unit_status(self._config, self._workload_status))
+        event.add_status(config.unit_status(self._config, self._workload_status, self.files))
 
     def _workload_status(self) -> ops.StatusBase:
         if not all(services.is_installed(package) for package in chassis.PACKAGES):
@@ -350,12 +315,10 @@ class OVNChassisCharm(ops.CharmBase):
         if isinstance(self._card_serial, dpu.DPUError):
             return ops.BlockedStatus(f"DPU detection failed: {self._card_serial}")
         if self._encap_ip(options) is None:
-            return ops.BlockedStatus(f"encap-ip: this machine has no address in {options.encap_ip}")
+            return ops.BlockedStatus(chassis.missing_encap_ip(str(options.encap_ip)))
         endpoints = self._endpoints(options)
         if endpoints is None:
             return ops.WaitingStatus("waiting for the Southbound endpoints from ovn-central")
-        if reissuing := certificate_files.reissue_waits(self.files):
-            return ops.WaitingStatus(reissuing)
         if not self.files.certificate(pki.CONTROLLER_SERVICE).exists():
             return ops.WaitingStatus("waiting for certificates from the certificates provider")
         installed = certificate_files.present(self.files, pki.CHASSIS_SERVICES)
