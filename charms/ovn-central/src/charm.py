@@ -18,6 +18,7 @@ from charmed_ovn import (
     clients,
     config,
     daemons,
+    disk,
     firewall,
     maintenance,
     membership,
@@ -28,6 +29,7 @@ from charmed_ovn import (
     services,
     signing,
     summary,
+    tls_relations,
     upgrade,
     vlog,
 )
@@ -56,8 +58,8 @@ class OVNCentralCharm(ops.CharmBase):
         self.files = paths.charm_files(self.app.name)
         securitylog.open_hook(self, self.files.config_seen)
         self.cos_agent = observability.CosAgent(self)
-        self.tls_provider = tls.TLSCertificatesProvidesV4(self, CERTIFICATES)
-        self.ca_requirer = tls.TLSCertificatesRequiresV4(
+        self.tls_provider = tls_relations.GuardedProvider(self, CERTIFICATES)
+        self.ca_requirer = tls_relations.GuardedRequirer(
             self, CA, certificate_requests=[self._ca_request], mode=tls.Mode.APP,
             key_algorithm=tls.KeyAlgorithm.ECDSA, key_size=384,
         )
@@ -135,6 +137,7 @@ class OVNCentralCharm(ops.CharmBase):
 
     # --- reconcile -------------------------------------------------------------------------
 
+    @disk.survives_full_disk
     def _reconcile(self, _: ops.EventBase) -> None:
         if membership.is_retired(self.files):
             return  # never rejoin: the unit is going away
@@ -150,7 +153,7 @@ class OVNCentralCharm(ops.CharmBase):
             if authority := self._ensure_ca(options.renew_before):
                 self._sign(cluster, authority, options.renew_before)
             upgrade.pass_turn(cluster)
-        installed = self._install_certificates(cluster)
+        installed = certificate_files.install_from_leader(self.files, pki.CENTRAL_SERVICES, cluster)
         if self.unit.is_leader() and self._authorities.load() is not None:
             self._authorities.retire_previous(central_cluster.installed_ca_fingerprints(cluster.units))
         if not installed or maintenance.is_paused(self.files):
@@ -200,18 +203,6 @@ class OVNCentralCharm(ops.CharmBase):
         )
         cluster.update_app(certificates=certificates)
         self._issued += signed + signing.sign_relation_requests(self.tls_provider, authority, now, renew_before)
-
-    def _install_certificates(self, cluster: CentralCluster) -> bool:
-        """This unit's certificates and the CA bundle on disk; False while any service lacks a valid pair."""
-        app = cluster.app
-        if not app.ca_certificate:
-            return False
-        ready = certificate_files.install_issued(
-            self.files, pki.CENTRAL_SERVICES, app.ca_certificate, app.trust_bundle, app.certificates.get(self.unit.name, {})
-        )
-        if ready:
-            cluster.update_local(installed_ca=pki.fingerprint(app.ca_certificate))
-        return ready
 
     def _publish_endpoints(self, cluster: CentralCluster) -> None:
         """Serve both ovsdb interface flavours (per-unit bound-address, app connection strings),

@@ -13,7 +13,6 @@ from charmlibs.interfaces.tls_certificates import (
     CertificateRequestAttributes,
     KeyAlgorithm,
     Mode,
-    TLSCertificatesRequiresV4,
 )
 
 from charmed_ovn import (
@@ -31,6 +30,7 @@ from charmed_ovn import (
     securitylog,
     services,
     summary,
+    tls_relations,
     upgrade,
     vlog,
 )
@@ -56,7 +56,7 @@ class OVNChassisCharm(ops.CharmBase):
         securitylog.open_hook(self, self.files.config_seen)
         self.cos_agent = observability.CosAgent(self)
         self._southbound_connection: ovsdb_client.Southbound | None = None
-        self.certificates = TLSCertificatesRequiresV4(
+        self.certificates = tls_relations.GuardedRequirer(
             self,
             CERTIFICATES,
             certificate_requests=self._certificate_requests(),
@@ -170,6 +170,7 @@ class OVNChassisCharm(ops.CharmBase):
             return  # ovn-controller stays down until `resume`; the options apply then
         inputs_before = chassis.controller_inputs(self.files)
         # Certificates first: a renewed one is installed even while the endpoints are unknown.
+        certificate_files.repair_assigned(self.files, pki.CHASSIS_SERVICES, self.certificates)
         installed = certificate_files.install_assigned(self.files, self.certificates, self._certificate_requests())
         if (endpoints := self._endpoints(options)) is None or not installed:
             return
@@ -319,6 +320,8 @@ class OVNChassisCharm(ops.CharmBase):
         endpoints = self._endpoints(options)
         if endpoints is None:
             return ops.WaitingStatus("waiting for the Southbound endpoints from ovn-central")
+        if reissuing := certificate_files.reissue_waits(self.files):
+            return ops.WaitingStatus(reissuing)
         if not self.files.certificate(pki.CONTROLLER_SERVICE).exists():
             return ops.WaitingStatus("waiting for certificates from the certificates provider")
         installed = certificate_files.present(self.files, pki.CHASSIS_SERVICES)
