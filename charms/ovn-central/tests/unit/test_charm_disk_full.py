@@ -1,0 +1,104 @@
+"""A full database disk: a blocked status saying so (before what it breaks), hooks that end
+normally meanwhile, and active again once there is space."""
+
+from __future__ import annotations
+
+import errno
+import subprocess
+
+import pytest
+from ops import testing
+
+from charmed_ovn import certificate_files, raft
+
+from .fake_machine import PEER_ADDRESSES, OVNCentralCharm, member_app_data, networks, new_ca, peer_data
+
+FULL = testing.BlockedStatus("not enough disk space for the databases: /var/lib/ovn has 0 B free, 16 MiB needed")
+ACTIVE = testing.ActiveStatus("NB follower, SB follower, northd active")
+
+
+class TestCharmDiskFull:
+    @pytest.fixture(autouse=True)
+    def context(self, machine):
+        self.ctx = testing.Context(OVNCentralCharm)
+        self.machine = machine.running_member(role="follower")
+        self.ca, self.ca_key = new_ca()
+
+    def member(self) -> testing.State:
+        peer = testing.PeerRelation(
+            "cluster",
+            local_app_data=member_app_data(self.ca, self.ca_key),
+            peers_data={unit: peer_data(f"central-{unit}", PEER_ADDRESSES[unit], member=True) for unit in (1, 2)},
+        )
+        return testing.State(relations={peer}, networks=networks())
+
+    def test_given_the_database_disk_full_when_update_status_then_blocked_saying_how_much_is_left(self):
+        self.machine.free_bytes = 0
+
+        out = self.ctx.run(self.ctx.on.update_status(), self.member())
+
+        assert out.unit_status == FULL
+
+    def test_given_some_space_below_the_threshold_when_update_status_then_blocked_with_the_size(self):
+        self.machine.free_bytes = 5 * 1024 * 1024 + 300 * 1024
+
+        out = self.ctx.run(self.ctx.on.update_status(), self.member())
+
+        assert out.unit_status == testing.BlockedStatus(
+            "not enough disk space for the databases: /var/lib/ovn has 5.3 MiB free, 16 MiB needed"
+        )
+
+    def test_given_the_daemons_stopped_by_the_full_disk_when_update_status_then_the_disk_is_said_not_them(self):
+        self.machine.free_bytes = 0
+        self.machine.northd_answering = False
+        self.machine.dbs["nb"].answering = False
+
+        out = self.ctx.run(self.ctx.on.update_status(), self.member())
+
+        assert out.unit_status == FULL
+
+    def test_given_a_write_failing_with_enospc_when_a_hook_runs_then_it_ends_blocked_not_in_error(self, monkeypatch):
+        self.machine.free_bytes = 0
+
+        def no_space(*args: object, **kwargs: object) -> bool:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(certificate_files, "write_file", no_space)
+
+        out = self.ctx.run(self.ctx.on.update_status(), testing.State(relations={testing.PeerRelation("cluster")}, networks=networks()))
+
+        assert out.unit_status == FULL
+        assert any("the hook stopped short" in line.message for line in self.ctx.juju_log if line.level == "ERROR")
+
+    def test_given_a_command_failing_while_the_disk_is_full_when_config_changed_then_it_ends_blocked(self, monkeypatch):
+        self.machine.free_bytes = 0
+        self.machine.dbs["nb"].initialised = False
+
+        def join_fails(*args: object) -> None:
+            raise subprocess.CalledProcessError(1, ["ovsdb-tool", "join-cluster"], stderr="I/O error: No space left on device")
+
+        monkeypatch.setattr(raft, "join_cluster", join_fails)
+
+        out = self.ctx.run(self.ctx.on.config_changed(), self.member())
+
+        assert out.unit_status == FULL
+
+    def test_given_space_when_a_hook_fails_otherwise_then_the_error_is_raised(self, monkeypatch):
+        def broken(*args: object) -> None:
+            raise subprocess.CalledProcessError(1, ["ovsdb-tool", "join-cluster"], stderr="syntax error")
+
+        self.machine.dbs["nb"].initialised = False
+        monkeypatch.setattr(raft, "join_cluster", broken)
+
+        with pytest.raises(testing.errors.UncaughtCharmError):
+            self.ctx.run(self.ctx.on.config_changed(), self.member())
+
+    def test_given_the_disk_was_full_when_space_returns_then_active_on_the_next_hook(self):
+        self.machine.free_bytes = 0
+        full = self.ctx.run(self.ctx.on.update_status(), self.member())
+        self.machine.free_bytes = 1024**3
+
+        out = self.ctx.run(self.ctx.on.update_status(), full)
+
+        assert full.unit_status == FULL
+        assert out.unit_status == ACTIVE
