@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from charmed_ovn import chassis
 from charmed_ovn.bgp_config import BgpConfig
 from charmed_ovn.chassis import ChassisConfig
 from charmed_ovn.config import CentralConfig, ConfigError, shown
@@ -222,3 +223,29 @@ def test_normalised_values_are_what_the_daemons_are_given():
 )
 def test_a_message_quotes_a_long_value_by_its_start_and_length(value, quoted):
     assert shown(value) == quoted
+
+
+def test_the_mappings_the_charm_stored_are_read_back_whatever_an_earlier_version_accepted():
+    stored = {chassis.MANAGED_MAPPINGS_KEY: "phys\u00e9:br-old,physnet1:br-ex"}
+    assert chassis.managed_mappings(stored) == {"phys\u00e9": "br-old", "physnet1": "br-ex"}
+    assert chassis.managed_mappings({}) == {}
+
+
+@pytest.mark.parametrize(
+    ("encap_ip", "addresses", "found"),
+    [
+        ("10.99.1.7", ["127.0.0.1", "10.99.1.7"], "10.99.1.7"),
+        ("fd99::7", ["fd99:0:0:0::7"], "fd99::7"),  # the same address, written otherwise
+        ("10.200.0.1", ["10.99.1.7"], None),
+        ("10.99.1.0/24", ["10.99.0.7", "10.99.1.7"], "10.99.1.7"),
+        ("127.0.0.0/8", ["127.0.0.1"], None),  # loopback never carries tunnels
+        ("0.0.0.0/0", ["127.0.0.1", "10.99.0.7"], "10.99.0.7"),
+    ],
+)
+def test_the_tunnel_address_is_one_the_machine_has(encap_ip, addresses, found):
+    assert chassis.local_encap_ip(encap_ip, addresses) == found
+
+
+def test_a_missing_tunnel_address_says_whether_it_was_an_address_or_a_network():
+    assert chassis.missing_encap_ip("10.200.0.1") == "encap-ip: 10.200.0.1 is not an address of this machine"
+    assert chassis.missing_encap_ip("10.200.0.0/24") == "encap-ip: this machine has no address in 10.200.0.0/24"
