@@ -13,6 +13,7 @@ served. A provider also refuses CSRs that no OVN service could use (see `request
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 import warnings
@@ -69,12 +70,13 @@ def _shown(text: str) -> str:
     return repr(text if len(text) <= MAX_COMMON_NAME else text[:MAX_COMMON_NAME] + "...")
 
 
-def request_problem(csr: CertificateSigningRequest, is_ca: bool) -> str | None:
+def request_problem(csr: CertificateSigningRequest, is_ca: bool, *, check_signature: bool = True) -> str | None:
     """Why a leaf CSR is refused: its signature does not verify (whoever sent it does not hold
-    the key, or it was damaged), or its common name is no host name of at most 64 characters."""
+    the key, or it was damaged), or its common name is no host name of at most 64 characters.
+    `check_signature` False: it was checked before (the costly part, a millisecond a CSR)."""
     request = x509.load_pem_x509_csr(str(csr).encode())
     try:
-        if not request.is_signature_valid:
+        if check_signature and not request.is_signature_valid:
             return "its signature does not verify"
         with warnings.catch_warnings():  # cryptography's on an oversized name: said below
             warnings.simplefilter("ignore")
@@ -89,8 +91,9 @@ def request_problem(csr: CertificateSigningRequest, is_ca: bool) -> str | None:
     return None
 
 
-def parse_requests(raw: str) -> Parsed:
-    """The (CSR, is_ca) requests of a requirer's `certificate_signing_requests` value."""
+def parse_requests(raw: str, checked: Callable[[str], bool] = lambda pem: False) -> Parsed:
+    """The (CSR, is_ca) requests of a requirer's `certificate_signing_requests` value; the
+    signatures of those `checked` says were checked before (PEM, stripped) are not again."""
     entries, problem = _entries(raw, REQUESTS_KEY, MAX_REQUESTS_BYTES)
     requests, problems = [], [problem] if problem else []
     for index, entry in enumerate(entries):
@@ -100,7 +103,7 @@ def parse_requests(raw: str) -> Parsed:
             problems.append(f"request {index} is not {{certificate_signing_request: PEM, ca: boolean}}")
         elif (csr := pki.parse_csr(pem)) is None:
             problems.append(f"request {index} is not a PEM certificate signing request")
-        elif why := request_problem(csr, bool(is_ca)):
+        elif why := request_problem(csr, bool(is_ca), check_signature=not checked(pem.strip())):
             problems.append(f"request {index} is refused: {why}")
         else:
             requests.append((csr, bool(is_ca)))
@@ -169,14 +172,32 @@ class GuardedProvider(TLSCertificatesProvidesV4):
     def __init__(self, charm: ops.CharmBase, relationship_name: str):
         super().__init__(charm, relationship_name)
         self._reader = _Reader()
+        self._signed_cache: dict[str, frozenset[str]] = {}
 
     def get_certificate_requests(self, relation_id: int | None = None) -> list[RequirerCertificateRequest]:
-        return [
-            RequirerCertificateRequest(relation_id=relation.id, certificate_signing_request=csr, is_ca=is_ca)
-            for relation in self._get_tls_relations(relation_id)
-            for source in _remote_sources(relation)
-            for csr, is_ca in self._reader.read(relation, source, REQUESTS_KEY, parse_requests)
-        ]
+        requests = []
+        for relation in self._get_tls_relations(relation_id):
+            # Signatures matter to the leader, which signs: not for those it signed before.
+            checked = self._signed(relation).__contains__ if self.model.unit.is_leader() else lambda pem: True
+            for source in _remote_sources(relation):
+                parsed = self._reader.read(relation, source, REQUESTS_KEY, functools.partial(parse_requests, checked=checked))
+                requests += [RequirerCertificateRequest(relation.id, csr, is_ca) for csr, is_ca in parsed]
+        return requests
+
+    def _signed(self, relation: ops.Relation) -> frozenset[str]:
+        """The CSRs this application issued certificates for on `relation` (its own databag,
+        which only the leader reads)."""
+        raw = relation.data[self.charm.app].get(CERTIFICATES_KEY, "")
+        if raw not in self._signed_cache:
+            try:
+                entries = json.loads(raw or "[]")
+                self._signed_cache[raw] = frozenset(
+                    entry["certificate_signing_request"].strip() for entry in entries
+                    if isinstance(entry, dict) and isinstance(entry.get("certificate_signing_request"), str)
+                )
+            except (ValueError, TypeError):
+                self._signed_cache[raw] = frozenset()
+        return self._signed_cache[raw]
 
 
 class GuardedRequirer(TLSCertificatesRequiresV4):
