@@ -125,6 +125,26 @@ def action_refusal(action: str, app: str, *, leader: bool, peers: bool, external
     return None
 
 
+def secret_read_failure(error: ops.ModelError, secret_id: str, app: str) -> str:
+    """Why set-ca could not read the operator's secret `secret_id` (a secret URI), and what to
+    do about it. ops raises SecretNotFoundError with no text for a secret the model lacks, and
+    ModelError with the hook tool's stderr (`ERROR permission denied`) for one not granted."""
+    if isinstance(error, ops.SecretNotFoundError):
+        return f"secret-id: no secret {secret_id} in this model (juju add-secret, then juju grant-secret NAME {app})"
+    if "permission denied" in str(error):
+        return f"secret-id: {app} may not read secret {secret_id} (juju grant-secret NAME {app})"
+    return f"secret-id: cannot read secret {secret_id}: {str(error).strip()}"
+
+
+def read_user_secret(model: ops.Model, secret_id: str) -> dict[str, str]:
+    """The newest content of the operator's secret `secret_id`; CAError saying what to do when
+    the application may not read it or it does not exist."""
+    try:
+        return model.get_secret(id=secret_id).get_content(refresh=True)
+    except ops.ModelError as e:
+        raise pki.CAError(secret_read_failure(e, secret_id, model.app.name)) from None
+
+
 class AuthorityStore:
     """Reads and replaces the CA (leader only for changes), and publishes its public part in the
     peer relation's application data."""

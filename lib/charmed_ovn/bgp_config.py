@@ -14,8 +14,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from charmed_ovn.config import MAX_SHOWN, ConfigError, boolean, shown
+from charmed_ovn.config import ConfigError, boolean
 from charmed_ovn.files import write_file
+from charmed_ovn.quoting import MAX_SHOWN, shown
 
 AUTO = "auto"
 # RFC 6996's 4-byte private ASNs; the default leaves the first ten million to the fabric (ToRs).

@@ -22,8 +22,8 @@ from ovsdbapp.schema.open_vswitch import impl_idl
 from pyroute2 import IPRoute
 
 from charmed_ovn import config, ovsdb_client, paths, pki, services, waiting
-from charmed_ovn.config import shown
 from charmed_ovn.files import write_file
+from charmed_ovn.quoting import shown
 
 logger = logging.getLogger(__name__)
 

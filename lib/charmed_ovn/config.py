@@ -20,9 +20,8 @@ import ops
 
 from charmed_ovn import daemons, listeners, paths, raft, services
 from charmed_ovn.files import write_file
+from charmed_ovn.quoting import shown
 
-# A message quotes at most this many characters of a value: a status is one short line.
-MAX_SHOWN = 64
 # An apt source line longer than this is not one anybody means (apt's own lines are < 300).
 MAX_SOURCE_LENGTH = 1024
 _SOURCE_CHARACTERS = re.compile(r"[\x20-\x7e\t]*")  # printable ASCII and tabs: one apt line
@@ -30,14 +29,6 @@ _SOURCE_CHARACTERS = re.compile(r"[\x20-\x7e\t]*")  # printable ASCII and tabs: 
 
 class ConfigError(ValueError):
     """An option has a value the charm cannot use; the message names it and says why."""
-
-
-def shown(value: str) -> str:
-    """A value as a status message quotes it: its repr, cut after MAX_SHOWN // 2 characters (with
-    the length said) when it is longer than MAX_SHOWN."""
-    if len(value) <= MAX_SHOWN:
-        return repr(value)
-    return f"{value[: MAX_SHOWN // 2]!r}... ({len(value)} characters)"
 
 
 def integer(options: Mapping[str, object], name: str) -> int:

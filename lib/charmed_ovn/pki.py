@@ -28,6 +28,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from charmed_ovn.quoting import shown
+
 CA_VALIDITY = timedelta(days=3650)
 LEAF_VALIDITY = timedelta(days=730)
 ORGANIZATION = "Charmed OVN"
@@ -282,6 +284,11 @@ def render_inventory(report: dict) -> str:
 
 _PEM_BLOCK = re.compile(r"-----BEGIN (?P<label>[A-Z0-9 ]+)-----.*?-----END (?P=label)-----", re.S)
 _KEY_LABELS = ("PRIVATE KEY", "EC PRIVATE KEY", "RSA PRIVATE KEY")
+# A Juju secret's URI as Juju's ParseURI matches it: secret:ID (what `juju add-secret` prints),
+# secret://MODEL-UUID/ID, or the bare ID (what `juju secrets` lists), an ID being 20 lowercase
+# letters and digits. Nothing else is looked up (ops would strip white space and look).
+_UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+SECRET_URI = re.compile(rf"(secret:(//{_UUID}/)?)?[0-9a-z]{{20}}")
 
 
 class CAError(ValueError):
@@ -365,10 +372,13 @@ def parse_user_ca(certificate_pem: str, key_pem: str) -> UserCA:
 
 def user_ca_from_params(params: Mapping[str, object], read_secret: Callable[[str], Mapping[str, str]]) -> UserCA:
     """The CA given to set-ca (a secret's id, cert and key, or combined), validated; CAError
-    with the exact reason otherwise. `read_secret` returns a secret's content or raises CAError."""
+    with the exact reason otherwise. `read_secret` returns a secret's content or raises CAError;
+    it is called only with a secret URI."""
     given = sorted(key for key in ("secret-id", "cert", "key", "combined") if params.get(key))
     if given == ["secret-id"]:
-        content = read_secret(str(params["secret-id"]))
+        if not SECRET_URI.fullmatch(secret_id := str(params["secret-id"])):
+            raise CAError(f"secret-id: {shown(secret_id)} is not a secret URI (secret:ID, as juju add-secret prints it)")
+        content = read_secret(secret_id)
         if "combined" in content:
             return parse_user_ca(*split_combined(content["combined"]))
         if "certificate" not in content or "private-key" not in content:
@@ -392,10 +402,10 @@ def services_to_reissue(requested: str, local: tuple[str, ...]) -> tuple[str, ..
         return (requested,)
     if requested in SERVICE_TITLES:
         raise ValueError(
-            f"can't issue certificate for service '{requested}': it does not run on this unit "
+            f"can't issue certificate for service {shown(requested)}: it does not run on this unit "
             f"(services here: {', '.join(local)})"
         )
-    raise ValueError(f"unknown service '{requested}': expected one of {', '.join(local)}, or all")
+    raise ValueError(f"unknown service {shown(requested)}: expected one of {', '.join(local)}, or all")
 
 
 def format_inventory(report: dict, output_format: str) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from charmed_ovn import commands, waiting
 from charmed_ovn.databases import Database
 from charmed_ovn.interfaces.ovsdb import address_order, remote
+from charmed_ovn.quoting import shown
 
 MIN_ELECTION_TIMER_S = 1
 MAX_ELECTION_TIMER_S = 60
@@ -143,14 +144,14 @@ def match_server(given: str, server_ids: list[str], local_server_id: str) -> str
     ValueError with the exact reason when it names none, several, or this unit's own server."""
     wanted = given.strip().lower()
     if not re.fullmatch(r"[0-9a-f-]+", wanted):
-        raise ValueError(f"{given!r} is not a server id (hexadecimal, as cluster-status shows)")
+        raise ValueError(f"{shown(given)} is not a server id (hexadecimal, as cluster-status shows)")
     matches = [sid for sid in server_ids if wanted.startswith(sid) or sid.startswith(wanted)]
     if not matches:
-        raise ValueError(f"no server {given} in the cluster; its servers are {', '.join(sorted(server_ids))}")
+        raise ValueError(f"no server {shown(given)} in the cluster; its servers are {', '.join(sorted(server_ids))}")
     if len(matches) > 1:
-        raise ValueError(f"{given} matches several servers ({', '.join(sorted(matches))}): give more digits")
+        raise ValueError(f"{shown(given)} matches several servers ({', '.join(sorted(matches))}): give more digits")
     if local_server_id.startswith(matches[0]):
-        raise ValueError(f"{given} is this unit's own server: remove the unit instead of kicking it")
+        raise ValueError(f"{shown(given)} is this unit's own server: remove the unit instead of kicking it")
     return matches[0]
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import ops
 
 from charmed_ovn import commands, databases, securitylog
+from charmed_ovn.quoting import shown
 
 LEVELS = ("off", "emer", "err", "warn", "info", "dbg")
 DESTINATIONS = ("console", "syslog", "file", "ANY")
@@ -66,16 +67,16 @@ def parse_vlog_list(output: str) -> dict[str, dict[str, str]]:
 def spec(module: str, destination: str, level: str) -> str:
     """The `vlog/set` argument; LogLevelError naming what is wrong with a part."""
     if level not in LEVELS:
-        raise LogLevelError(f"level {level!r} is not one of {', '.join(LEVELS)}")
+        raise LogLevelError(f"level {shown(level)} is not one of {', '.join(LEVELS)}")
     if destination not in DESTINATIONS:
-        raise LogLevelError(f"destination {destination!r} is not one of {', '.join(DESTINATIONS)}")
+        raise LogLevelError(f"destination {shown(destination)} is not one of {', '.join(DESTINATIONS)}")
     return f"{module}:{destination}:{level}"
 
 
 def check_module(daemon: str, module: str, known: dict[str, dict[str, str]]) -> None:
     """LogLevelError unless `module` is ANY or one the daemon logs with."""
     if module != ANY_MODULE and module not in known:
-        raise LogLevelError(f"{daemon} has no log module {module!r} (its modules: {', '.join(sorted(known))})")
+        raise LogLevelError(f"{daemon} has no log module {shown(module)} (its modules: {', '.join(sorted(known))})")
 
 
 def describe_levels(levels: dict[str, dict[str, str]], module: str) -> str:
@@ -108,7 +109,7 @@ def set_log_level(daemons: dict[str, Daemon], name: str, module: str, destinatio
     """Set one daemon's level; what it logs at afterwards, as the action's results.
     LogLevelError, with nothing changed, for an unknown daemon or module or a stopped daemon."""
     if name not in daemons:
-        raise LogLevelError(f"daemon {name!r} is not one of {', '.join(daemons)}")
+        raise LogLevelError(f"daemon {shown(name)} is not one of {', '.join(daemons)}")
     daemon = daemons[name]
     argument = spec(module, destination, level)
     if (known := list_levels(daemon)) is None:

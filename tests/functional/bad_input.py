@@ -34,12 +34,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import ops
 import yaml
 
-from charmed_ovn import pki, raft
+from charmed_ovn import authority, pki, raft
 from charmed_ovn.bgp_config import BgpConfig
 from charmed_ovn.chassis import ChassisConfig
 from charmed_ovn.config import CentralConfig, ConfigError
+from charmed_ovn.quoting import shown
 from tests.lab import action_params, charm_config
 
 CHARMS_DIR = Path(__file__).resolve().parents[2] / "charms"
@@ -280,18 +282,22 @@ NO_KICK_TARGET = "give nb-server-id, sb-server-id or both (see the cluster-statu
 BASE_PARAMS = {"set-log-level": {"level": "info"}, "cluster-kick": {"i-really-mean-it": True}}
 # set-ca with secrets: `{secret_id}` a secret that does not exist; `{ungranted_secret_id}` one the
 # operator added and did not grant to ovn-central; `{keyless_secret_id}` a granted one without the
-# keys. ops reports a missing secret with no text (SecretNotFoundError()), a refused one with the
-# hook tool's stderr (`ERROR permission denied`).
-SECRET_CASES = [
-    ("garbage", "{secret_id}", "secret-id: cannot read {secret_id}: ", ("secret_id",)),
-    ("garbage", "{ungranted_secret_id}", "secret-id: cannot read {ungranted_secret_id}: ERROR permission denied\n",
-     ("ungranted_secret_id",)),
+# keys. For the first two, what ops raises when the charm looks the secret up (SecretNotFoundError
+# with no text; ModelError with the hook tool's stderr), which the charm words (authority.py);
+# PARSED: what set-ca's parameter check says before any lookup, e.g. of a granted secret's URI with
+# white space around it (ops would strip it and look).
+SECRET_APP = "ovn-central"  # the bundle's application, named in the messages
+NOT_FOUND, NOT_GRANTED = ops.SecretNotFoundError(), ops.ModelError("ERROR permission denied\n")
+SECRET_CASES: list[tuple[str, str, ops.ModelError | str | None, tuple[str, ...]]] = [
+    ("garbage", "{secret_id}", NOT_FOUND, ("secret_id",)),
+    ("garbage", "{ungranted_secret_id}", NOT_GRANTED, ("ungranted_secret_id",)),
     ("garbage", "{keyless_secret_id}", "secret-id: the secret needs the keys 'certificate' and 'private-key'",
      ("keyless_secret_id",)),
-    ("whitespace", " {secret_id}\n", "secret-id: cannot read  {secret_id}\n: ", ("secret_id",)),  # ops strips it to look
-    ("unicode", "secret:\u00fcn\u00ef", "secret-id: cannot read secret:\u00fcn\u00ef: ", ()),
-    ("huge", "secret:" + "x" * HUGE, "secret-id: cannot read secret:" + "x" * HUGE + ": ", ()),
-    ("empty", "", NO_CA_PARAMS, ()),
+    ("garbage", "ovn-ca", PARSED, ()),  # the secret's name instead of its URI
+    ("whitespace", " {keyless_secret_id}\n", PARSED, ("keyless_secret_id",)),
+    ("unicode", "secret:\u00fcn\u00ef", PARSED, ()),
+    ("huge", "secret:" + "x" * HUGE, PARSED, ()),
+    ("empty", "", PARSED, ()),
 ]
 PEM_CASES = [  # `combined` (and `cert` with `key`): PEM texts that are no CA
     ("garbage", "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n"),
@@ -318,6 +324,16 @@ def _ca_failure(params: Mapping[str, object]) -> str:
     raise AssertionError(f"set-ca takes {params}")
 
 
+def _secret_failure(value: str, outcome: ops.ModelError | str | None) -> str:
+    """set-ca's failure for a secret-id (a template where it names a fact of the model: each fact
+    is a secret URI, so the value's template and the value are quoted whole alike)."""
+    if outcome is PARSED:
+        return _ca_failure({"secret-id": value}) if value else NO_CA_PARAMS
+    if isinstance(outcome, ops.ModelError):
+        return authority.secret_read_failure(outcome, value, SECRET_APP)
+    return outcome
+
+
 def _reissue_failure(charm: str, service: str) -> str:
     local = pki.CENTRAL_SERVICES if charm == "ovn-central" else pki.CHASSIS_SERVICES
     try:
@@ -332,15 +348,15 @@ def _server_id_failure(parameter: str, given: str) -> tuple[str, tuple[str, ...]
     cluster's own ids (`{nb_servers}`, `{sb_servers}`: a fact of the model) left to fill in."""
     if not given:
         return NO_KICK_TARGET, ()
-    database = parameter.partition("-")[0]
     try:
         raft.match_server(given, [], "")
     except ValueError as e:
         if "is not a server id" in str(e):
             return f"{parameter}: {e}", ()
-    servers = f"{database}_servers"
-    unknown = _literal(f"{parameter}: no server {given} in the cluster")
-    return f"{unknown}; its servers are {{{servers}}}", (servers,)
+        # `no server ... in the cluster; its servers are ` and, in place of none here, the cluster's
+        servers = f"{parameter.partition('-')[0]}_servers"
+        return _literal(f"{parameter}: {e}") + f"{{{servers}}}", (servers,)
+    raise AssertionError(f"{parameter}={given!r} names a server of an empty cluster")
 
 
 def _base_params(charm: str, action: str) -> dict[str, Any]:
@@ -356,7 +372,7 @@ def _charm_failure(charm: str, action: str, parameter: str, params: Mapping[str,
     if action == "reissue-certificates":
         return _reissue_failure(charm, value), ()
     if action == "set-log-level":
-        unknown = _literal(f"{params['daemon']} has no log module {value!r}")
+        unknown = _literal(f"{params['daemon']} has no log module {shown(value)}")
         return f"{unknown} (its modules: {{modules}})", ("modules",)
     if action == "cluster-kick":
         return _server_id_failure(parameter, value)
@@ -366,8 +382,8 @@ def _charm_failure(charm: str, action: str, parameter: str, params: Mapping[str,
 def _parameter_cases(charm: str, action: str, parameter: str) -> list[ActionCase]:
     """The charm's own failures for a free string parameter."""
     if action == "set-ca" and parameter == "secret-id":
-        return [ActionCase(charm, action, {parameter: value}, kind, (FAILED, message), parameter, needs=needs)
-                for kind, value, message, needs in SECRET_CASES]
+        return [ActionCase(charm, action, {parameter: value}, kind, (FAILED, _secret_failure(value, outcome)), parameter, needs=needs)
+                for kind, value, outcome, needs in SECRET_CASES]
     if action == "set-ca":  # cert and key together, or combined
         cases = []
         for kind, value in PEM_CASES:

@@ -1,5 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
+import ops
 import pytest
 from charmlibs.interfaces.tls_certificates import (
     Certificate,
@@ -52,3 +53,23 @@ def test_a_ca_action_runs_on_the_leader_with_peers_and_changes_only_a_ca_of_its_
     assert authority.action_refusal(
         "regenerate-ca", "ovn-central", leader=leader, peers=peers, external_provider=external
     ) == refusal
+
+
+SECRET_ID = "secret:d5b1t0ca00000000000g"
+
+
+@pytest.mark.parametrize(
+    ("error", "failure"),
+    [
+        # what ops raises for a secret the model lacks (Juju's `secret "..." not found`): no text
+        (ops.SecretNotFoundError(),
+         f"secret-id: no secret {SECRET_ID} in this model (juju add-secret, then juju grant-secret NAME ovn-central)"),
+        # the hook tool's stderr for one not granted to the application
+        (ops.ModelError("ERROR permission denied\n"),
+         f"secret-id: ovn-central may not read secret {SECRET_ID} (juju grant-secret NAME ovn-central)"),
+        (ops.ModelError("ERROR connection is shut down\n"),
+         f"secret-id: cannot read secret {SECRET_ID}: ERROR connection is shut down"),
+    ],
+)
+def test_a_secret_set_ca_cannot_read_fails_saying_what_to_do(error, failure):
+    assert authority.secret_read_failure(error, SECRET_ID, "ovn-central") == failure

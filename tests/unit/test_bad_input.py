@@ -90,6 +90,55 @@ def test_facts_of_the_model_fill_the_messages_that_name_them():
     [kick] = [case for case in ACTION_CASES if case.action == "cluster-kick" and case.params.get("nb-server-id") == "f" * bad_input.HUGE]
     [secret] = [case for case in ACTION_CASES if case.needs == ("ungranted_secret_id",)]
 
-    assert kick.message(**FACTS) == f"nb-server-id: no server {'f' * bad_input.HUGE} in the cluster; its servers are 1a2b, 3c4d"
+    assert kick.message(**FACTS) == (
+        "nb-server-id: no server 'ffffffffffffffffffffffffffffffff'... (100000 characters) in the cluster; "
+        "its servers are 1a2b, 3c4d"
+    )
     assert secret.resolved(**FACTS) == {"secret-id": "secret:d5b1t0ungranted00000"}
-    assert secret.message(**FACTS) == "secret-id: cannot read secret:d5b1t0ungranted00000: ERROR permission denied\n"
+    assert secret.message(**FACTS) == (
+        "secret-id: ovn-central may not read secret secret:d5b1t0ungranted00000 (juju grant-secret NAME ovn-central)"
+    )
+
+
+NOT_A_SECRET_URI = "is not a secret URI (secret:ID, as juju add-secret prints it)"
+SECRET_ID_FAILURES = {  # each set-ca secret-id case by kind and value (with FACTS): the exact failure
+    ("garbage", "secret:d5b1t0nothere0000000"):
+        "secret-id: no secret secret:d5b1t0nothere0000000 in this model (juju add-secret, then juju grant-secret NAME ovn-central)",
+    ("garbage", "secret:d5b1t0ungranted00000"):
+        "secret-id: ovn-central may not read secret secret:d5b1t0ungranted00000 (juju grant-secret NAME ovn-central)",
+    ("garbage", "secret:d5b1t0keyless000000"): "secret-id: the secret needs the keys 'certificate' and 'private-key'",
+    ("garbage", "ovn-ca"): f"secret-id: 'ovn-ca' {NOT_A_SECRET_URI}",
+    ("whitespace", " secret:d5b1t0keyless000000\n"): f"secret-id: ' secret:d5b1t0keyless000000\\n' {NOT_A_SECRET_URI}",
+    ("unicode", "secret:\u00fcn\u00ef"): f"secret-id: 'secret:\u00fcn\u00ef' {NOT_A_SECRET_URI}",
+    ("huge", "secret:" + "x" * bad_input.HUGE):
+        f"secret-id: 'secret:xxxxxxxxxxxxxxxxxxxxxxxxx'... (100007 characters) {NOT_A_SECRET_URI}",
+    ("empty", ""): "give secret-id, or cert and key, or combined (and nothing else)",
+}
+
+
+def test_every_secret_id_case_expects_the_charms_exact_failure():
+    cases = [case for case in ACTION_CASES if (case.action, case.parameter) == ("set-ca", "secret-id") and case.expected[0] == FAILED]
+
+    assert {(case.kind, case.resolved(**FACTS)["secret-id"]): case.message(**FACTS) for case in cases} == SECRET_ID_FAILURES
+
+
+@pytest.mark.parametrize(
+    ("charm", "action", "parameter", "expected"),
+    [
+        ("ovn-central", "reissue-certificates", "service",
+         "unknown service 'ffffffffffffffffffffffffffffffff'... (100000 characters): expected one of ovnnb, ovnsb, ovn-northd, client, or all"),
+        ("ovn-chassis", "reissue-certificates", "service",
+         "unknown service 'ffffffffffffffffffffffffffffffff'... (100000 characters): expected one of ovn-controller, client, or all"),
+        ("ovn-central", "set-log-level", "module",
+         "ovn-northd has no log module 'ffffffffffffffffffffffffffffffff'... (100000 characters) (its modules: jsonrpc, reconnect)"),
+        ("ovn-chassis", "set-log-level", "module",
+         "ovn-controller has no log module 'ffffffffffffffffffffffffffffffff'... (100000 characters) (its modules: jsonrpc, reconnect)"),
+        ("ovn-central", "cluster-kick", "sb-server-id",
+         "sb-server-id: no server 'ffffffffffffffffffffffffffffffff'... (100000 characters) in the cluster; its servers are 5e6f"),
+    ],
+)
+def test_a_huge_free_string_is_quoted_by_its_start_and_length(charm, action, parameter, expected):
+    [huge] = [case for case in ACTION_CASES if (case.charm, case.action, case.parameter, case.kind) == (charm, action, parameter, "huge")
+              and case.expected[0] == FAILED]
+
+    assert huge.message(**FACTS) == expected

@@ -379,3 +379,20 @@ def test_needs_signing_when_the_csr_asks_for_another_address_with_the_same_key(c
     assert not pki.needs_signing(old, issued, ca[0], NOW, timedelta(days=10))
     assert pki.needs_signing(moved, issued, ca[0], NOW, timedelta(days=10))
     assert pki.same_names(issued, old) and not pki.same_names(issued, moved)
+
+
+@pytest.mark.parametrize(
+    ("requested", "failure"),
+    [
+        ("ovn-controller", "can't issue certificate for service 'ovn-controller': it does not run on this unit "
+                           "(services here: ovnnb, ovnsb, ovn-northd, client)"),
+        ("ovn-nb", "unknown service 'ovn-nb': expected one of ovnnb, ovnsb, ovn-northd, client, or all"),
+        (" all", "unknown service ' all': expected one of ovnnb, ovnsb, ovn-northd, client, or all"),
+        ("s" * 65, "unknown service 'ssssssssssssssssssssssssssssssss'... (65 characters): expected one of ovnnb, ovnsb, "
+                   "ovn-northd, client, or all"),
+    ],
+)
+def test_a_service_to_reissue_that_is_not_here_is_refused_quoting_it(requested, failure):
+    with pytest.raises(ValueError) as refused:
+        pki.services_to_reissue(requested, pki.CENTRAL_SERVICES)
+    assert str(refused.value) == failure

@@ -292,19 +292,19 @@ def test_match_server_ignores_case_and_surrounding_spaces():
 def test_match_server_names_the_servers_when_none_matches():
     with pytest.raises(ValueError) as error:
         raft.match_server("c000", SERVERS, "4c9f")
-    assert str(error.value) == "no server c000 in the cluster; its servers are 4c9f, 7d21, b3e0"
+    assert str(error.value) == "no server 'c000' in the cluster; its servers are 4c9f, 7d21, b3e0"
 
 
 def test_match_server_refuses_an_ambiguous_prefix():
     with pytest.raises(ValueError) as error:
         raft.match_server("7d", ["7d3a", "4c9f", "7d21"], "4c9f")
-    assert str(error.value) == "7d matches several servers (7d21, 7d3a): give more digits"
+    assert str(error.value) == "'7d' matches several servers (7d21, 7d3a): give more digits"
 
 
 def test_match_server_refuses_the_units_own_server():
     with pytest.raises(ValueError) as error:
         raft.match_server("4c9f7e21", SERVERS, "4c9f")
-    assert str(error.value) == "4c9f7e21 is this unit's own server: remove the unit instead of kicking it"
+    assert str(error.value) == "'4c9f7e21' is this unit's own server: remove the unit instead of kicking it"
 
 
 @pytest.mark.parametrize("given", ["ovn-central/2", "central-2", "", "4c9f;rm"])
@@ -312,3 +312,16 @@ def test_match_server_refuses_what_is_not_hexadecimal(given):
     with pytest.raises(ValueError) as error:
         raft.match_server(given, SERVERS, "4c9f")
     assert str(error.value) == f"{given!r} is not a server id (hexadecimal, as cluster-status shows)"
+
+
+def test_match_server_quotes_a_long_id_by_its_start_and_length():
+    with pytest.raises(ValueError) as unknown:
+        raft.match_server("c" * 65, SERVERS, "4c9f")
+    with pytest.raises(ValueError) as not_hexadecimal:
+        raft.match_server("z" * 1000, SERVERS, "4c9f")
+    assert str(unknown.value) == (
+        "no server 'cccccccccccccccccccccccccccccccc'... (65 characters) in the cluster; its servers are 4c9f, 7d21, b3e0"
+    )
+    assert str(not_hexadecimal.value) == (
+        "'zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz'... (1000 characters) is not a server id (hexadecimal, as cluster-status shows)"
+    )

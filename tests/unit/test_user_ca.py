@@ -32,15 +32,38 @@ def test_combined_gives_the_ca(user_ca):
     assert pki.fingerprint(parsed.certificate) == pki.fingerprint(cert)
 
 
-def test_a_secret_with_certificate_and_private_key_gives_the_ca(user_ca):
+SECRET_ID = "secret:d5b1t0ca00000000000g"
+
+
+@pytest.mark.parametrize(
+    "secret_id", [SECRET_ID, "d5b1t0ca00000000000g", "secret://4f1c0a6e-3b2d-4c5e-8f90-a1b2c3d4e5f6/d5b1t0ca00000000000g"]
+)
+def test_a_secret_with_certificate_and_private_key_gives_the_ca(user_ca, secret_id):
     cert, key = user_ca
-    read = {"secret:ca": {"certificate": cert, "private-key": key}}.__getitem__
-    assert pki.fingerprint(pki.user_ca_from_params({"secret-id": "secret:ca"}, read).certificate) == pki.fingerprint(cert)
+    read = {secret_id: {"certificate": cert, "private-key": key}}.__getitem__
+    assert pki.fingerprint(pki.user_ca_from_params({"secret-id": secret_id}, read).certificate) == pki.fingerprint(cert)
 
 
 def test_a_secret_without_the_keys_is_refused_naming_them(user_ca):
     with pytest.raises(pki.CAError, match="'certificate' and 'private-key'"):
-        pki.user_ca_from_params({"secret-id": "secret:ca"}, lambda _: {"cert": user_ca[0]})
+        pki.user_ca_from_params({"secret-id": SECRET_ID}, lambda _: {"cert": user_ca[0]})
+
+
+@pytest.mark.parametrize(
+    ("secret_id", "quoted"),
+    [
+        (f" {SECRET_ID}\n", "' secret:d5b1t0ca00000000000g\\n'"),
+        ("ovn-ca", "'ovn-ca'"),
+        ("secret:d5b1t0ca0000000000", "'secret:d5b1t0ca0000000000'"),
+        ("secret:D5B1T0CA00000000000G", "'secret:D5B1T0CA00000000000G'"),
+        ("secret:\u00fcn\u00ef", "'secret:\u00fcn\u00ef'"),
+        ("secret:" + "x" * 1000, "'secret:xxxxxxxxxxxxxxxxxxxxxxxxx'... (1007 characters)"),
+    ],
+)
+def test_a_secret_id_that_is_no_secret_uri_is_refused_before_any_lookup(secret_id, quoted):
+    with pytest.raises(pki.CAError) as refused:
+        pki.user_ca_from_params({"secret-id": secret_id}, no_secret)
+    assert str(refused.value) == f"secret-id: {quoted} is not a secret URI (secret:ID, as juju add-secret prints it)"
 
 
 @pytest.mark.parametrize(

@@ -51,6 +51,15 @@ def test_an_unknown_module_is_refused_listing_the_daemons_modules():
     assert str(raised.value) == "ovs-vswitchd has no log module 'northd' (its modules: backtrace, reconnect, vswitchd)"
 
 
+def test_a_long_unknown_module_is_quoted_by_its_start_and_length():
+    with pytest.raises(vlog.LogLevelError) as raised:
+        vlog.check_module("ovs-vswitchd", "m" * 100, vlog.parse_vlog_list(VLOG_LIST))
+    assert str(raised.value) == (
+        "ovs-vswitchd has no log module 'mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm'... (100 characters) "
+        "(its modules: backtrace, reconnect, vswitchd)"
+    )
+
+
 def test_each_charm_reaches_its_own_daemons():
     assert list(vlog.CENTRAL_DAEMONS) == ["ovn-northd", "ovsdb-server-nb", "ovsdb-server-sb"]
     assert vlog.CENTRAL_DAEMONS["ovsdb-server-sb"].appctl == ("ovn-appctl", "-t", "/var/run/ovn/ovnsb_db.ctl")

@@ -4,9 +4,8 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
+from functools import cached_property, partial
 
 import ops
 from charmlibs.interfaces import tls_certificates as tls
@@ -33,7 +32,7 @@ from charmed_ovn import (
     upgrade,
     vlog,
 )
-from charmed_ovn.authority import Authority, AuthorityStore, action_refusal
+from charmed_ovn.authority import Authority, AuthorityStore, action_refusal, read_user_secret
 from charmed_ovn.config import CentralConfig
 from charmed_ovn.databases import DATABASES
 from charmed_ovn.interfaces import central_cluster, ovsdb
@@ -299,7 +298,7 @@ class OVNCentralCharm(ops.CharmBase):
         if not self._may_run_ca_action(event, changes_ca=True):
             return
         try:
-            authority = Authority.from_user(pki.user_ca_from_params(event.params, self._read_secret))
+            authority = Authority.from_user(pki.user_ca_from_params(event.params, partial(read_user_secret, self.model)))
         except pki.CAError as e:
             event.fail(str(e))
             return
@@ -308,12 +307,6 @@ class OVNCentralCharm(ops.CharmBase):
             event.set_results({"new-ca": "not issued", "fingerprint": current.fingerprint})
             return
         self._replace_ca(event, authority, "set_custom_ca")
-
-    def _read_secret(self, secret_id: str) -> Mapping[str, str]:
-        try:
-            return self.model.get_secret(id=secret_id).get_content(refresh=True)
-        except (ops.SecretNotFoundError, ops.ModelError) as e:
-            raise pki.CAError(f"secret-id: cannot read {secret_id}: {e}") from None
 
     def _on_get_ca_certificate(self, event: ops.ActionEvent) -> None:
         if not self._may_run_ca_action(event, changes_ca=False):

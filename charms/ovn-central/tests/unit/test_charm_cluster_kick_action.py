@@ -57,14 +57,14 @@ class TestCharmClusterKickAction:
     def test_given_unknown_id_when_cluster_kick_then_fails_naming_the_servers_and_kicks_nothing(self):
         message = self.fails(nb_server_id="c000")
 
-        assert message == "nb-server-id: no server c000 in the cluster; its servers are a000, a001, a002"
+        assert message == "nb-server-id: no server 'c000' in the cluster; its servers are a000, a001, a002"
         assert self.machine.actions("kick") == []
 
     def test_given_own_server_id_when_cluster_kick_then_fails_and_kicks_nothing(self):
         message = self.fails(nb_server_id=server_id("nb", 0))
 
         assert message == (
-            f"nb-server-id: {server_id('nb', 0)} is this unit's own server: remove the unit instead of kicking it"
+            f"nb-server-id: '{server_id('nb', 0)}' is this unit's own server: remove the unit instead of kicking it"
         )
         assert self.machine.actions("kick") == []
         assert self.servers() == ALL_SERVERS
@@ -73,7 +73,7 @@ class TestCharmClusterKickAction:
         message = self.fails(nb_server_id="a002", sb_server_id="b000")
 
         assert (
-            message == "sb-server-id: b000 is this unit's own server: remove the unit instead of kicking it"
+            message == "sb-server-id: 'b000' is this unit's own server: remove the unit instead of kicking it"
         )
         assert self.machine.actions("kick") == []
         assert self.servers() == ALL_SERVERS
@@ -81,7 +81,7 @@ class TestCharmClusterKickAction:
     def test_given_valid_nb_id_and_unknown_sb_id_when_cluster_kick_then_fails_and_nothing_kicked(self):
         message = self.fails(nb_server_id="a002", sb_server_id="b00f")
 
-        assert message == "sb-server-id: no server b00f in the cluster; its servers are b000, b001, b002"
+        assert message == "sb-server-id: no server 'b00f' in the cluster; its servers are b000, b001, b002"
         assert self.machine.actions("kick") == []
 
     def test_given_dead_servers_ids_when_cluster_kick_then_both_kicked_and_reported(self):
@@ -101,7 +101,22 @@ class TestCharmClusterKickAction:
     def test_given_ambiguous_prefix_when_cluster_kick_then_fails_and_kicks_nothing(self):
         message = self.fails(nb_server_id="a00")
 
-        assert message == "nb-server-id: a00 matches several servers (a000, a001, a002): give more digits"
+        assert message == "nb-server-id: 'a00' matches several servers (a000, a001, a002): give more digits"
+        assert self.machine.actions("kick") == []
+
+    def test_given_an_id_too_long_to_quote_when_cluster_kick_then_fails_quoting_its_start_and_length(self):
+        message = self.fails(sb_server_id="c" * 100_000)
+
+        assert message == (
+            "sb-server-id: no server 'cccccccccccccccccccccccccccccccc'... (100000 characters) in the cluster; "
+            "its servers are b000, b001, b002"
+        )
+        assert self.machine.actions("kick") == []
+
+    def test_given_an_id_that_is_not_hexadecimal_when_cluster_kick_then_fails_quoting_it(self):
+        message = self.fails(nb_server_id="ovn-central/2")
+
+        assert message == "nb-server-id: 'ovn-central/2' is not a server id (hexadecimal, as cluster-status shows)"
         assert self.machine.actions("kick") == []
 
     def test_given_cluster_without_majority_when_cluster_kick_then_fails_saying_so(self):

@@ -60,6 +60,15 @@ class TestCharmSetLogLevelAction:
         assert message == "ovn-northd has no log module 'raft' (its modules: jsonrpc, northd, ovsdb_idl, reconnect)"
         assert self.machine.actions("vlog-set") == []
 
+    def test_given_a_module_too_long_to_quote_when_set_then_fails_quoting_its_start_and_length(self):
+        message = action_failure(self.ctx, "set-log-level", self.state, daemon="ovn-northd", module="n" * 100_000, level="dbg")
+
+        assert message == (
+            "ovn-northd has no log module 'nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn'... (100000 characters) "
+            "(its modules: jsonrpc, northd, ovsdb_idl, reconnect)"
+        )
+        assert self.machine.actions("vlog-set") == []
+
     def test_given_a_stopped_daemon_when_set_then_fails_asking_whether_it_runs(self):
         self.machine.active.discard("ovn-ovsdb-server-nb.service")
 

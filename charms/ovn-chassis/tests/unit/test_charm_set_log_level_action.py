@@ -60,6 +60,15 @@ class TestCharmSetLogLevelAction:
         assert message == "ovn-controller has no log module 'bridge' (its modules: binding, jsonrpc, ofctrl, reconnect)"
         assert self.machine.actions("vlog-set") == []
 
+    def test_given_a_module_too_long_to_quote_when_set_then_fails_quoting_its_start_and_length(self):
+        message = action_failure(self.ctx, "set-log-level", self.state, daemon="ovn-controller", module="b" * 100_000, level="dbg")
+
+        assert message == (
+            "ovn-controller has no log module 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb'... (100000 characters) "
+            "(its modules: binding, jsonrpc, ofctrl, reconnect)"
+        )
+        assert self.machine.actions("vlog-set") == []
+
     @pytest.mark.parametrize(("daemon", "unit"), [("ovn-controller", CONTROLLER_UNIT), ("ovsdb-server", OVS_UNIT)])
     def test_given_a_stopped_daemon_when_set_then_fails_asking_whether_it_runs(self, daemon, unit):
         self.machine.active.discard(unit)
