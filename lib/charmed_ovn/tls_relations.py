@@ -34,6 +34,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 
 from charmed_ovn import disk, pki
 from charmed_ovn.interfaces import warn_ignored
+from charmed_ovn.quoting import shown
 
 REQUESTS_KEY = "certificate_signing_requests"
 CERTIFICATES_KEY = "certificates"
@@ -66,10 +67,6 @@ def _entries(raw: str, key: str, limit: int | None) -> tuple[list, str | None]:
     return entries, None
 
 
-def _shown(text: str) -> str:
-    return repr(text if len(text) <= MAX_COMMON_NAME else text[:MAX_COMMON_NAME] + "...")
-
-
 def request_problem(csr: CertificateSigningRequest, is_ca: bool, *, check_signature: bool = True) -> str | None:
     """Why a leaf CSR is refused: its signature does not verify (whoever sent it does not hold
     the key, or it was damaged), or its common name is no host name of at most 64 characters.
@@ -87,7 +84,7 @@ def request_problem(csr: CertificateSigningRequest, is_ca: bool, *, check_signat
     if is_ca:
         return None  # never signed here (`signing.sign_relation_requests`), whatever its name
     if len(name) > MAX_COMMON_NAME or not _HOST_NAME.fullmatch(name):
-        return f"its common name {_shown(name)} is not a host name of at most {MAX_COMMON_NAME} characters"
+        return f"its common name {shown(name)} is not a host name of at most {MAX_COMMON_NAME} characters"
     return None
 
 

@@ -22,7 +22,7 @@ def test_remotes_as_providers_write_them_are_accepted(connection):
         ("ssl:10.0.0.1:99999", "'ssl:10.0.0.1:99999' is not an ssl:<address>:<port> remote"),
         ("ssl:[not::v6::]:6642", "'ssl:[not::v6::]:6642' is not an ssl:<address>:<port> remote"),
         ("ssl:$(reboot):6642", "'ssl:$(reboot):6642' is not an ssl:<address>:<port> remote"),
-        ("x" * 100, f"{'x' * 64 + '...'!r} is not an ssl:<address>:<port> remote"),
+        ("x" * 100, f"{'x' * 32!r}... (100 characters) is not an ssl:<address>:<port> remote"),
     ],
 )
 def test_anything_else_is_said_shortly(connection, problem):

@@ -17,6 +17,7 @@ from pydantic import Field, Json
 
 from charmed_ovn import paths
 from charmed_ovn.interfaces import Databag, InstalledOvn, warn_ignored
+from charmed_ovn.quoting import shown
 
 # One OVSDB remote as the providers write them: TLS, to an address (IPv6 in brackets) or a host name.
 _REMOTE = re.compile(r"ssl:(\[[0-9A-Fa-f:.]+\]|[0-9A-Za-z.-]{1,253}):([0-9]{1,5})")
@@ -84,8 +85,7 @@ def connection_problem(connection: str) -> str | None:
         match = _REMOTE.fullmatch(remote_)
         host = match[1].strip("[]") if match else ""
         if match is None or not 0 < int(match[2]) < 65536 or (match[1].startswith("[") and not is_address(host)):
-            shown = remote_ if len(remote_) <= 64 else remote_[:64] + "..."
-            return f"{shown!r} is not an ssl:<address>:<port> remote"
+            return f"{shown(remote_)} is not an ssl:<address>:<port> remote"
     return None
 
 
