@@ -1,7 +1,8 @@
 """ovn-bgp in the lab (issue 9): the bundle with the BGP overlay, two FRR top-of-rack routers and
-an external host (tests/functional/bgp_fabric.py). The tests run in order on one model: blocked
-options first (BGP off), then enable, data plane, ECMP with BFD failover, manual BIRD
-configuration, idempotence, disable, and removal of the subordinate relation.
+an external host (tests/functional/bgp_fabric.py). The tests run in order on one model: enable,
+data plane, ECMP with BFD failover, manual BIRD configuration, disable, and removal of the
+subordinate relation. Bad option values and hooks run again are the reliability suite's
+(test_reliability.py), on a model with the same overlay.
 """
 
 from __future__ import annotations
@@ -194,34 +195,6 @@ def learned_routes(lab: BgpLab) -> set[tuple[str, str, str]]:
 
 def guest_router(lab: BgpLab) -> str:
     return f"lr-{lab.host('chassis0')}-microovn"
-
-
-# --- BGP off: invalid options block and change nothing ------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("option", "value", "message"),
-    [
-        ("asn", "x", "asn: 'x' is not auto or a number from 1 to 4294967294"),
-        ("asn-range", "4100000000-4210000000",
-         "asn-range: '4100000000-4210000000' must lie within 4200000000-4294967294 with min < max"),
-        ("vrf", "253", "vrf: table 253 is the kernel's (253-255: default, main, local); use another or auto"),
-        ("ext-connection", "eth9", "ext-connection: no interface eth9 on this machine"),
-    ],
-)
-def test_an_invalid_option_blocks_every_unit_changes_nothing_and_correcting_it_recovers(
-    lab: BgpLab, before_enable: dict, option: str, value: str, message: str
-):
-    default = {"asn": "auto", "asn-range": "4210000000-4294967294", "vrf": "auto", "ext-connection": ""}[option]
-    lab.settle_after("config", "ovn-bgp", f"{option}={value}", *(["ext-connection=eth2"] if option != "ext-connection" else []))
-    try:
-        assert {unit: lab.status_of(unit) for unit in bgp_units()} == dict.fromkeys(
-            bgp_units(), {"name": "blocked", "message": message}
-        )
-        assert snapshot(lab) == before_enable
-    finally:
-        lab.settle_after("config", "ovn-bgp", f"{option}={default}", "ext-connection=")
-    assert lab.status_of("ovn-bgp/0") == {"name": "active", "message": "BGP integration off (ext-connection is empty)"}
 
 
 # --- enabled on eth2 ---------------------------------------------------------------------------
@@ -486,46 +459,12 @@ def test_manual_bgpd_config_sets_up_ovn_and_the_interfaces_and_leaves_bird_alone
     wait_for_sessions(tenant, unit, ["dyn_microovn_eth2_1"])
 
 
-# --- idempotence ---------------------------------------------------------------------------------
-
-
-HOOKS = ("install", "config-changed", "upgrade-charm", "update-status", "start",
-         "relation-changed:ovsdb", "relation-changed:certificates", "relation-changed:bgp-peers")
-
-
-@retry(retry=retry_if_exception_type(AssertionError), stop=stop_after_delay(SESSION_DEADLINE_S), wait=wait_fixed(2), reraise=True)
-def settled_snapshot(lab: BgpLab) -> dict[str, dict[str, str]]:
-    """A snapshot once every session is up and two snapshots in a row agree: the tests before
-    change the options of every unit, and the other chassis may still be learning routes."""
-    for index in range(3):
-        assert established(lab, unit_on(lab, f"chassis{index}")) == ["dyn_microovn_eth2_1"]
-    first = snapshot(lab)
-    assert snapshot(lab) == first
-    return first
+# --- disable: everything as before ------------------------------------------------------------
 
 
 def differing(before: dict[str, dict[str, str]], after: dict[str, dict[str, str]]) -> list[str]:
     return [f"{machine} {name}" for machine, outputs in before.items() for name, text in outputs.items()
             if after[machine][name] != text]
-
-
-def test_rerunning_every_hook_on_a_settled_unit_changes_nothing(tenant: BgpLab):
-    unit = unit_on(tenant, "chassis0")
-    before = settled_snapshot(tenant)
-    bird = tenant.on("chassis0", "systemctl", "show", "-p", "MainPID", "--value", "bird").stdout
-    config = tenant.on("chassis0", "stat", "-c", "%Y %s", "/etc/bird/bird.conf").stdout
-    with open_model(tenant.model) as model:
-        leadership = "leader-elected" if model.apps["ovn-bgp"]["leader"] == unit else "leader-settings-changed"
-    for hook in (*HOOKS, leadership):
-        tenant.run("rerun-hook", unit, hook)
-    tenant.settle()  # the queued hooks run in order, then what they cause
-    assert differing(before, snapshot(tenant)) == []
-    assert tenant.on("chassis0", "systemctl", "show", "-p", "MainPID", "--value", "bird").stdout == bird
-    assert tenant.on("chassis0", "stat", "-c", "%Y %s", "/etc/bird/bird.conf").stdout == config
-    assert tenant.status_of(unit)["name"] == "active"
-
-
-# --- disable: everything as before ------------------------------------------------------------
 
 
 def assert_as_before(lab: BgpLab, before: dict) -> None:

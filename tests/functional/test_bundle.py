@@ -332,9 +332,6 @@ def test_ca_key_lives_only_in_the_juju_secret(lab: Lab):
     assert marker not in agents_log
 
 
-SERVICES = ["ovn-ovsdb-server-nb", "ovn-ovsdb-server-sb", "ovn-northd", "ovn-controller", "ovs-vswitchd", "ovsdb-server"]
-
-
 def _status_action_runs(lab: Lab) -> int:
     """How often ovn-central/0's agent has run the status action (ran or failed)."""
     log = lab.exec("ovn-central/0", "cat", "/var/log/juju/unit-ovn-central-0.log").stdout
@@ -363,40 +360,6 @@ def test_a_missing_required_parameter_is_refused_before_the_charm_runs(lab: Lab)
     assert 'validation failed: (root) : "service" property is missing and required, given {}' in (
         refused.stdout + refused.stderr
     )
-
-
-def _machine_fingerprint(lab: Lab, unit: str) -> dict[str, str]:
-    """Daemon PIDs and the content of every file the charms manage on the unit's machine."""
-    pids = lab.exec(unit, "systemctl", "show", "-p", "MainPID", "--value", *SERVICES).stdout.split()
-    files = lab.exec(
-        unit, "sh", "-c",
-        "find /var/lib/charmed-ovn /etc/systemd/system/*.d /usr/local/bin -type f | sort | xargs sha256sum; "
-        "ovs-vsctl get Open_vSwitch . external_ids; ovs-vsctl get-ssl",
-    ).stdout
-    return {"pids": " ".join(pids), "files": files}
-
-
-def test_rerunning_every_hook_changes_nothing_and_restarts_no_daemon(lab: Lab):
-    before = {unit: _machine_fingerprint(lab, unit) for unit in ("ovn-central/0", "ovn-central/1", "ovn-central/2")}
-    assert all("0" not in fp["pids"].split() for fp in before.values())
-    databags_before = json.dumps(model_state(lab)["relations"], sort_keys=True)
-    with open_model(lab.model) as model:
-        for unit in model.units:
-            for kind in ("install", "config_changed", "start", "upgrade_charm", "update_status"):
-                model._queue(unit, {"kind": kind})
-            if model.apps[model.app_of(unit)]["leader"] == unit:
-                model._queue(unit, {"kind": "leader_elected"})
-            for rid, relation in model.data["relations"].items():
-                if unit in relation["members"]:
-                    for remote in relation["seen"][unit]:
-                        model._queue(unit, {"kind": "relation_joined", "relation_id": rid, "remote_unit": remote})
-                        model._queue(unit, {"kind": "relation_changed", "relation_id": rid, "remote_unit": remote})
-        queued = sum(len(spec["queue"]) for spec in model.units.values())
-    assert queued >= 60
-    lab.run("wait", "--timeout", "900", timeout=960)
-    after = {unit: _machine_fingerprint(lab, unit) for unit in before}
-    assert after == before
-    assert json.dumps(model_state(lab)["relations"], sort_keys=True) == databags_before
 
 
 CHASSIS_UNITS = ("ovn-chassis/0", "ovn-chassis/1", "ovn-chassis/2")
@@ -639,38 +602,6 @@ def test_a_paused_chassis_keeps_forwarding_and_restart_services_keeps_its_row(la
     assert _controller_pid(lab, "ovn-chassis/0") != pid
     assert _chassis_row(lab) == row
     assert_vms_ping(lab, "vm1", "172.16.0.2")
-
-
-@pytest.mark.parametrize(
-    ("value", "message"),
-    [
-        ("10.0.0.1,", "central-ips: empty item in '10.0.0.1,' (comma-separated addresses, no trailing comma)"),
-        ("127.0.0", "central-ips: '127.0.0' is not an IP address (comma-separated IPv4/IPv6 addresses, no spaces or brackets)"),
-    ],
-)
-def test_invalid_central_ips_block_with_the_exact_message_and_change_nothing(lab: Lab, value: str, message: str):
-    remote_before = _external_id(lab, "ovn-chassis/1", "ovn-remote")
-    lab.run("config", "ovn-chassis", f"central-ips={value}")
-    lab.run("wait", "--timeout", "20", check=False, timeout=120)  # blocked: it never settles
-    with open_model(lab.model) as model:
-        statuses = {u: dict(model.units[u]["status"]) for u in CHASSIS_UNITS}
-    assert statuses == {u: {"name": "blocked", "message": message} for u in CHASSIS_UNITS}
-    assert _external_id(lab, "ovn-chassis/1", "ovn-remote") == remote_before
-    lab.run("config", "ovn-chassis", "central-ips=")
-    lab.run("wait", "--timeout", "300", timeout=360)
-
-
-def test_a_rebooted_machine_comes_back_into_the_cluster(lab: Lab):
-    lab.run("restart-machine", "1")
-    lab.run("wait", "--timeout", "600", timeout=660)
-    state = model_state(lab)
-    status = raft.parse_cluster_status(
-        lab.exec("ovn-central/1", "ovn-appctl", "-t", str(databases.SB.control_socket), "cluster/status",
-                 databases.SB.name).stdout
-    )
-    assert status.status == "cluster member" and len(status.servers) == 3
-    assert lab.exec("ovn-chassis/1", "ovn-appctl", "-t", "ovn-controller", "connection-status").stdout.strip() == "connected"
-    assert unit_address(state, "ovn-chassis/1") in lab.exec("ovn-central/0", "ovn-sbctl", "show").stdout
 
 
 def test_removing_a_chassis_unit_leaves_nothing_of_it_behind(lab: Lab):

@@ -161,7 +161,8 @@ MACHINE_FINGERPRINT = (
     "find /var/lib/charmed-ovn /etc/systemd/system /usr/local/bin /etc/bird /etc/default -type f "
     "-not -name '*.log' 2>/dev/null | sort | xargs sha256sum; "
     "echo; ovs-vsctl show; ovs-vsctl get Open_vSwitch . external_ids other_config; ovs-vsctl get-ssl; "
-    "ip -o link | sed 's/ qlen [0-9]*//'; ip rule; ip -4 route show table all; ip -6 route show table all"
+    "{ ip -o link | sed 's/ qlen [0-9]*//'; ip rule; ip -4 route show table all; ip -6 route show table all; } "
+    "| grep -v ' vm-'"  # the lab's VM plugs: their link-local routes come and go on the kernel's own time
 )
 
 
@@ -475,8 +476,9 @@ DAEMONS = (
            "ovs-appctl version && ovs-ofctl dump-flows br-int | grep -q table="),
     Daemon("ovn-controller", "ovn-controller", "cat /run/ovn/ovn-controller.pid", CHASSIS[1],
            "ovn-appctl -t ovn-controller connection-status | grep -qx connected"),
-    Daemon("bird", "bird", "systemctl show -p MainPID --value bird", BGP[1], "birdc show protocols | grep -q Established"),
+    Daemon("bird", "bird", "systemctl show -p MainPID --value bird", BGP[1], "birdc show status | grep -q 'Daemon is up'"),
 )
+SESSIONS_BACK_S = 180  # the ToR notices the old session gone (hold time), then reconnects
 
 
 def wait_until(lab: ReliabilityLab, target: str, script: str, deadline_s: float = RECOVERY_DEADLINE_S) -> float:
@@ -512,6 +514,8 @@ def test_a_daemon_killed_with_sigkill_comes_back_and_its_unit_is_active_on_its_o
     try:
         recovery = wait_until(lab, daemon.unit, f'pid=$({daemon.pid}) && [ -n "$pid" ] && [ "$pid" != "{old_pid}" ] '
                                                 f'&& kill -0 "$pid" && {daemon.serving}')
+        if daemon.service == "bird":  # and the BGP sessions with the ToR up again
+            recovery = wait_until(lab, daemon.unit, "birdc show protocols | grep -q Established", SESSIONS_BACK_S)
     finally:
         pinger.stop()
     sent, lost_echoes = pinger.lost_between(killed_at, time.time())
@@ -610,60 +614,6 @@ def test_a_damaged_key_file_is_detected_and_the_certificate_reissued(
     reliability.assert_all_ok([row])
 
 
-# --- faults: disk full -----------------------------------------------------------------------
-
-
-DB_DIR = "/var/lib/ovn"
-TMPFS_MB = 64
-ON_TMPFS = f"""set -e
-systemctl stop ovn-northd ovn-ovsdb-server-nb ovn-ovsdb-server-sb
-mv {DB_DIR} {DB_DIR}.disk && mkdir {DB_DIR}
-mount -t tmpfs -o size={TMPFS_MB}m tmpfs {DB_DIR}
-cp -a {DB_DIR}.disk/. {DB_DIR}/
-systemctl start ovn-ovsdb-server-nb ovn-ovsdb-server-sb ovn-northd
-"""
-OFF_TMPFS = f"""set -e
-systemctl stop ovn-northd ovn-ovsdb-server-nb ovn-ovsdb-server-sb
-rm -rf {DB_DIR}.disk && mkdir {DB_DIR}.disk && cp -a {DB_DIR}/. {DB_DIR}.disk/
-umount {DB_DIR} && rmdir {DB_DIR} && mv {DB_DIR}.disk {DB_DIR}
-systemctl start ovn-ovsdb-server-nb ovn-ovsdb-server-sb ovn-northd
-"""
-
-
-def test_a_full_database_disk_shows_a_clear_status_and_corrupts_nothing(lab: ReliabilityLab, request: pytest.FixtureRequest):
-    unit = CENTRALS[2]
-    lab.sh(unit, ON_TMPFS)
-    try:
-        wait_until(lab, unit, NB_SERVING)
-        wait_until(lab, unit, SB_SERVING)
-        lab.sh(unit, f"dd if=/dev/zero of={DB_DIR}/filler bs=1M 2>/dev/null || true")
-        # writes elsewhere in the cluster: the full member's log must take them and cannot
-        for n in range(20):
-            lab.exec(CENTRALS[0], "ovn-nbctl", "--timeout=10", "ls-add", f"disk-full-{n}")
-        full = run_update_status(lab, [unit])[unit]
-        lab.sh(unit, f"rm -f {DB_DIR}/filler")
-        started = time.monotonic()
-        wait_until(lab, unit, NB_SERVING)
-        wait_until(lab, unit, SB_SERVING)
-        back = run_update_status(lab, [unit])[unit]
-        recovery = time.monotonic() - started
-        checks = lab.sh(unit, f"ovsdb-tool check-cluster {databases.NB.file} && ovsdb-tool check-cluster {databases.SB.file} && echo clean", check=False)
-        present = lab.sh(unit, f"ovsdb-client dump unix:{databases.NB.socket} OVN_Northbound Logical_Switch name", check=False)
-    finally:
-        lab.sh(unit, OFF_TMPFS)
-        wait_until(lab, unit, NB_SERVING)
-        for n in range(20):
-            lab.exec(CENTRALS[0], "ovn-nbctl", "--if-exists", "ls-del", f"disk-full-{n}")
-    missing = [n for n in range(20) if f"disk-full-{n}" not in present]
-    row = reliability.record(request, Row(
-        "fault", f"{unit}: {DB_DIR} on a {TMPFS_MB} MiB tmpfs filled up while the cluster took 20 writes",
-        f"while full: {full}; space back: {back}; ovsdb-tool check-cluster: {'clean' if 'clean' in checks else checks.strip()}",
-        ok=full.startswith("blocked") and back.startswith("active") and "clean" in checks and not missing,
-        recovery_s=recovery, lost=f"writes {missing} missing on {unit}" if missing else NOTHING,
-    ))
-    reliability.assert_all_ok([row])
-
-
 # --- faults: the raft leader's machine, a reboot, a partition --------------------------------
 
 
@@ -721,18 +671,23 @@ def longest_gap(acked: list[tuple[int, float]], after: float) -> float:
 
 
 def test_the_nb_leaders_machine_killed_writes_resume_within_the_election_timer(lab: ReliabilityLab, request: pytest.FixtureRequest):
+    lab.wait_active()  # from a settled model, whatever the fault before left
     leader = nb_leader(lab)
     writer_unit = next(unit for unit in CENTRALS if unit != leader)
     writer = Writer(lab, writer_unit)
     writer.wait_for_writes(20)
     killed_at = time.time()
-    lab.run("kill-machine", lab.machine_of(leader))
+    dead = lab.machine_of(leader)
+    lab.run("kill-machine", dead)
     try:
-        writer.wait_for_writes(len(writer.acknowledged()) + 50)
-    finally:
-        acked = writer.stop()
-    gap = longest_gap(acked, killed_at)
-    present = writer_rows(lab, writer_unit)
+        try:
+            writer.wait_for_writes(len(writer.acknowledged()) + 50)
+        finally:
+            acked = writer.stop()
+        gap = longest_gap(acked, killed_at)
+        present = writer_rows(lab, writer_unit)
+    finally:  # the dead machine comes back whatever happened: the faults after need all three
+        lab.run("restart-machine", dead)
     missing = sorted(i for i, _ in acked if i not in present)
     reliability.record(request, Row(
         "fault", f"the Northbound raft leader's machine ({leader}) killed, a writer committing every 100 ms",
@@ -740,9 +695,7 @@ def test_the_nb_leaders_machine_killed_writes_resume_within_the_election_timer(l
         f"{len(acked)} writes acknowledged", ok=gap <= ELECTION_TIMER_S + 2 and not missing,
         recovery_s=gap, lost=f"{len(missing)} acknowledged writes" if missing else NOTHING,
     ))
-    # the dead machine comes back: it rejoins with its data
-    lab.run("restart-machine", lab.machine_of(leader))
-    lab.wait_active()
+    lab.wait_active()  # the dead machine back: it rejoins with its data
     back = writer_rows(lab, leader)
     reliability.assert_all_ok([reliability.record(request, Row(
         "fault", f"{leader}'s machine started again after the kill",
@@ -758,6 +711,7 @@ def chassis_rows(lab: ReliabilityLab) -> list[str]:
 
 
 def test_a_restarted_machine_rejoins_with_its_data_and_its_chassis_has_one_row(lab: ReliabilityLab, request: pytest.FixtureRequest):
+    lab.wait_active()  # from a settled model, whatever the fault before left
     unit = CENTRALS[1]
     machine = lab.machine_of(unit)
     before = contents(lab)
@@ -783,6 +737,7 @@ def test_a_restarted_machine_rejoins_with_its_data_and_its_chassis_has_one_row(l
 def test_a_partitioned_central_refuses_writes_the_majority_serves_and_healing_makes_one_cluster(
     lab: ReliabilityLab, request: pytest.FixtureRequest
 ):
+    lab.wait_active()  # from a settled model, whatever the fault before left
     minority = nb_leader(lab)  # the hardest case: the leader is the one cut off
     majority = [unit for unit in CENTRALS if unit != minority]
     writer = Writer(lab, majority[0])
@@ -816,6 +771,67 @@ def test_a_partitioned_central_refuses_writes_the_majority_serves_and_healing_ma
         recovery_s=recovery,
     ))
     lab.wait_active()
+    reliability.assert_all_ok([row])
+
+
+# --- faults: disk full -----------------------------------------------------------------------
+
+
+DB_DIR = "/var/lib/ovn"
+TMPFS_MB = 64
+ON_TMPFS = f"""set -e
+systemctl stop ovn-northd ovn-ovsdb-server-nb ovn-ovsdb-server-sb
+mv {DB_DIR} {DB_DIR}.disk && mkdir {DB_DIR}
+mount -t tmpfs -o size={TMPFS_MB}m tmpfs {DB_DIR}
+cp -a {DB_DIR}.disk/. {DB_DIR}/
+systemctl start ovn-ovsdb-server-nb ovn-ovsdb-server-sb ovn-northd
+"""
+OFF_TMPFS = f"""set -e
+systemctl stop ovn-northd ovn-ovsdb-server-nb ovn-ovsdb-server-sb
+rm -rf {DB_DIR}.disk && mkdir {DB_DIR}.disk && cp -a {DB_DIR}/. {DB_DIR}.disk/
+umount {DB_DIR} && rmdir {DB_DIR} && mv {DB_DIR}.disk {DB_DIR}
+systemctl start ovn-ovsdb-server-nb ovn-ovsdb-server-sb ovn-northd
+"""
+
+
+def test_a_full_database_disk_shows_a_clear_status_and_corrupts_nothing(lab: ReliabilityLab, request: pytest.FixtureRequest):
+    lab.wait_active()  # from a settled model, whatever the fault before left
+    unit = CENTRALS[2]
+    lab.sh(unit, ON_TMPFS)
+    try:
+        try:
+            wait_until(lab, unit, NB_SERVING)
+            wait_until(lab, unit, SB_SERVING)
+        except AssertionError:  # the databases did not come up on the tmpfs: say why, in the table
+            journal = lab.sh(unit, "journalctl -u ovn-ovsdb-server-nb -u ovn-ovsdb-server-sb -n 6 --no-pager -o cat", check=False)
+            reliability.record(request, Row("fault", f"{unit}: the databases moved onto a {TMPFS_MB} MiB tmpfs",
+                                            "did not serve again: " + " | ".join(journal.splitlines())[-300:], ok=False))
+            raise
+        lab.sh(unit, f"dd if=/dev/zero of={DB_DIR}/filler bs=1M 2>/dev/null || true")
+        # writes elsewhere in the cluster: the full member's log must take them and cannot
+        for n in range(20):
+            lab.exec(CENTRALS[0], "ovn-nbctl", "--timeout=10", "ls-add", f"disk-full-{n}")
+        full = run_update_status(lab, [unit])[unit]
+        lab.sh(unit, f"rm -f {DB_DIR}/filler")
+        started = time.monotonic()
+        wait_until(lab, unit, NB_SERVING)
+        wait_until(lab, unit, SB_SERVING)
+        back = run_update_status(lab, [unit])[unit]
+        recovery = time.monotonic() - started
+        checks = lab.sh(unit, f"ovsdb-tool check-cluster {databases.NB.file} && ovsdb-tool check-cluster {databases.SB.file} && echo clean", check=False)
+        present = lab.sh(unit, f"ovsdb-client dump unix:{databases.NB.socket} OVN_Northbound Logical_Switch name", check=False)
+    finally:
+        lab.sh(unit, OFF_TMPFS)
+        wait_until(lab, unit, NB_SERVING)
+        for n in range(20):
+            lab.exec(CENTRALS[0], "ovn-nbctl", "--if-exists", "ls-del", f"disk-full-{n}")
+    missing = [n for n in range(20) if f"disk-full-{n}" not in present]
+    row = reliability.record(request, Row(
+        "fault", f"{unit}: {DB_DIR} on a {TMPFS_MB} MiB tmpfs filled up while the cluster took 20 writes",
+        f"while full: {full}; space back: {back}; ovsdb-tool check-cluster: {'clean' if 'clean' in checks else checks.strip()}",
+        ok=full.startswith("blocked") and back.startswith("active") and "clean" in checks and not missing,
+        recovery_s=recovery, lost=f"writes {missing} missing on {unit}" if missing else NOTHING,
+    ))
     reliability.assert_all_ok([row])
 
 
