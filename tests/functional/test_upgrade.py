@@ -299,11 +299,11 @@ def settle_in_background(lab: Lab, done: list[subprocess.CompletedProcess[str]])
 def upgrade(lab: Lab) -> Iterator[Upgrade]:
     for command in NB_CONTENT:
         lab.exec(CENTRALS[0], "ovn-nbctl", *command)
-    lab.run("vm-add", "vm1", "--chassis", CHASSIS[0], "--switch", "ls0", "--ip", "172.16.0.1/24",
+    lab.run("vm-add", "upg-vm1", "--chassis", CHASSIS[0], "--switch", "ls0", "--ip", "172.16.0.1/24",
             "--gateway", "172.16.0.254")
-    lab.run("vm-add", "vm2", "--chassis", CHASSIS[1], "--switch", "ls1", "--ip", "172.16.1.2/24",
+    lab.run("vm-add", "upg-vm2", "--chassis", CHASSIS[1], "--switch", "ls1", "--ip", "172.16.1.2/24",
             "--gateway", "172.16.1.254")
-    assert_vms_ping(lab, "vm1", "172.16.1.2")
+    assert_vms_ping(lab, "upg-vm1", "172.16.1.2")
     before = nb_snapshot(lab)
     hosts = central_machines(lab)
     bgp_too_old = bgp_on_the_older_ovn(lab, hosts)
@@ -311,7 +311,7 @@ def upgrade(lab: Lab) -> Iterator[Upgrade]:
         leader = model.apps["ovn-central"]["leader"]
     schemas_before = active_schemas(hosts[leader])
     watch = Watch()
-    pinger = Pinger("vm1", "172.16.1.2")
+    pinger = Pinger("upg-vm1", "172.16.1.2")
     watchers = [threading.Thread(target=sample_raft, args=(hosts, watch), daemon=True),
                 threading.Thread(target=observe, args=(lab, hosts[leader], watch), daemon=True)]
     for watcher in watchers:
@@ -332,7 +332,7 @@ def upgrade(lab: Lab) -> Iterator[Upgrade]:
         settler.join(DEPLOY_TIMEOUT_S + 120)
         assert settled and settled[0].returncode == 0, settled and settled[0].stdout
         watch.phase("settled")
-        assert_vms_ping(lab, "vm1", "172.16.1.2")
+        assert_vms_ping(lab, "upg-vm1", "172.16.1.2")
         schemas_after = active_schemas(hosts[leader])
         after = nb_snapshot(lab, columns_of(before))
         bgp_routers = lab.exec(CENTRALS[0], "ovn-nbctl", "--bare", "--columns=name", "list", "Logical_Router").stdout.split()
