@@ -10,3 +10,19 @@ import logging
 # message at DEBUG and asyncio its selector, which would be a dozen juju-log runs per lookup.
 for _chatty in ("pyroute2", "asyncio"):
     logging.getLogger(_chatty).setLevel(logging.INFO)
+
+
+class _ShowableRecords(logging.Filter):
+    """ovsdbapp logs the exception of a connection that could not start (a Northbound with no
+    leader, say) though its str() raises (its message was never formatted); ops' log handler
+    would raise formatting the record and fail the hook. Such a record says what it is instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            record.getMessage()
+        except Exception:
+            record.msg, record.args = f"{type(record.msg).__name__} (its text cannot be shown)", ()
+        return True
+
+
+logging.getLogger("ovsdbapp.backend.ovs_idl").addFilter(_ShowableRecords())

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ovsdbapp.backend.ovs_idl import command, connection, idlutils
+from ovsdbapp.exceptions import OvsdbConnectionUnavailable
 from ovsdbapp.schema.ovn_northbound import impl_idl
 
 from charmed_ovn import ovsdb_client
@@ -373,7 +374,10 @@ def northbound(remotes: str, schema: dict[str, Any], timeout: float = ovsdb_clie
     helper = idlutils.create_schema_helper(schema)
     helper.register_all()
     conn = connection.Connection(connection.OvsdbIdl(remotes, helper, leader_only=True), timeout)
-    api = _NorthboundApi(conn)
+    try:
+        api = _NorthboundApi(conn)
+    except OvsdbConnectionUnavailable:  # no leader to write to (no quorum) or no server at all
+        raise ovsdb_client.OvsdbUnavailableError("no Northbound leader answered in time") from None
     try:
         yield Northbound(api)
     finally:

@@ -70,6 +70,7 @@ class OVNBgpCharm(ops.CharmBase):
         securitylog.open_hook(self, self.files.config_seen)
         self.cos_agent = observability.CosAgent(self)
         self._table_taken: str | None = None  # why the configured table cannot be used, this hook
+        self._northbound_down = False  # no Northbound leader answered this hook
         self.certificates = tls_relations.GuardedRequirer(
             self,
             CERTIFICATES,
@@ -181,7 +182,11 @@ class OVNBgpCharm(ops.CharmBase):
             features = RoutingFeatures.of_schema(schema["version"])
         except OvnTooOldError:
             return
-        self._enable(options, asn, schema, features)
+        try:
+            self._enable(options, asn, schema, features)
+        except ovsdb_client.OvsdbUnavailableError as e:  # the next hook carries on
+            logger.warning("the Northbound database does not answer: %s", e)
+            self._northbound_down = True
 
     def _allocate_asns(self, options: BgpConfig) -> None:
         """The leader gives every unit of the application an AS number of its own."""
@@ -302,7 +307,7 @@ class OVNBgpCharm(ops.CharmBase):
         schema = self._northbound_schema
         if schema is None:
             return ops.WaitingStatus("waiting for the Northbound endpoints and the client certificate")
-        if isinstance(schema, ovsdb_client.OvsdbUnavailableError):
+        if isinstance(schema, ovsdb_client.OvsdbUnavailableError) or self._northbound_down:
             return ops.WaitingStatus("the Northbound database does not answer")
         try:
             self._features()

@@ -121,6 +121,7 @@ class FakeMachine(FakeServices):
         self.vswitch = FakeVswitch()
         self.northbound = FakeNorthbound()
         self.nb_schema: str | None = SCHEMA_25_03  # None: no Northbound server answers
+        self.nb_leader = True  # False: the servers answer, but none leads (no quorum)
         self.interfaces = {"eth0", "eth1", "eth2", "ext-a"}
         self.kernel_vrf = False
         self.tables = {254, 255}  # in use on the machine
@@ -159,6 +160,8 @@ class FakeMachine(FakeServices):
 
     @contextmanager
     def open_northbound(self, remotes: str, schema: dict, timeout: float = 10) -> Iterator[FakeNorthbound]:
+        if not self.nb_leader:
+            raise ovsdb_client.OvsdbUnavailableError("no Northbound leader answered in time")
         yield self.northbound
 
     def apply_links(self, wanted: bgp_netlink.LinkPlan) -> bool:
