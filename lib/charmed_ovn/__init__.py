@@ -8,7 +8,9 @@ import logging
 
 # ops hands every log record to juju-log, one process per record: pyroute2 logs each netlink
 # message at DEBUG and asyncio its selector, which would be a dozen juju-log runs per lookup.
-for _chatty in ("pyroute2", "asyncio"):
+# (Not the "pyroute2" logger itself: pyroute2 sets its level back to 0 when it is imported.)
+CHATTY_LOGGERS = ("pyroute2.netlink", "pyroute2.iproute", "pyroute2.ethtool", "asyncio")
+for _chatty in CHATTY_LOGGERS:
     logging.getLogger(_chatty).setLevel(logging.INFO)
 
 

@@ -41,3 +41,23 @@ def test_ovsdbapps_unshowable_connection_exception_is_logged_as_what_it_is(handl
 def test_records_that_format_are_left_as_they_are(handler: Formatting):
     logging.getLogger("ovsdbapp.backend.ovs_idl").error("connection to %s failed", "ssl:10.0.0.1:6641")
     assert handler.lines == ["connection to ssl:10.0.0.1:6641 failed"]
+
+
+@pytest.fixture
+def root_at_debug():
+    """The root logger at DEBUG, as ops sets it in a hook."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.DEBUG)
+    yield
+    root.setLevel(level)
+
+
+@pytest.mark.usefixtures("root_at_debug")
+def test_pyroute2s_netlink_debug_records_stay_out_of_juju_log_even_after_pyroute2_is_imported():
+    from pyroute2 import IPRoute  # noqa: F401  (its import resets the "pyroute2" logger's level)
+
+    assert logging.getLogger("charmed_ovn.chassis").isEnabledFor(logging.DEBUG)
+    for name in ("pyroute2.netlink.core", "pyroute2.netlink.nlsocket", "pyroute2.iproute.linux", "asyncio"):
+        assert not logging.getLogger(name).isEnabledFor(logging.DEBUG), name
+    assert logging.getLogger("pyroute2.netlink.core").isEnabledFor(logging.WARNING)
