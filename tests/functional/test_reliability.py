@@ -481,6 +481,14 @@ DAEMONS = (
     Daemon("bird", "bird", "systemctl show -p MainPID --value bird", BGP[1], "birdc show status | grep -q 'Daemon is up'"),
 )
 SESSIONS_BACK_S = 180  # the ToR notices the old session gone (hold time), then reconnects
+SESSION_ESTABLISHED = "birdc show protocols | grep -q Established"
+
+
+def bgp_sides(lab: ReliabilityLab, unit: str) -> str:
+    """BIRD's protocols and last log lines on `unit`'s machine, and the ToR's BGP summary."""
+    bird = lab.sh(unit, "birdc show protocols; journalctl -u bird -n 8 --no-pager -o cat", check=False)
+    tor = lab.sh(lab.tor, "vtysh -c 'show bgp summary' -c 'show bfd peers brief'", check=False)
+    return " | ".join(line.strip() for line in (bird + tor).splitlines() if line.strip())
 
 
 def wait_until(lab: ReliabilityLab, target: str, script: str, deadline_s: float = RECOVERY_DEADLINE_S) -> float:
@@ -507,6 +515,8 @@ def run_update_status(lab: ReliabilityLab, units: list[str]) -> dict[str, str]:
 def test_a_daemon_killed_with_sigkill_comes_back_and_its_unit_is_active_on_its_own(
     lab: ReliabilityLab, daemon: Daemon, request: pytest.FixtureRequest
 ):
+    if daemon.service == "bird":  # the sessions it is to bring back are up before it is killed
+        wait_until(lab, daemon.unit, SESSION_ESTABLISHED, SESSIONS_BACK_S)
     before = contents(lab)
     old_pid = lab.sh(daemon.unit, daemon.pid).strip()
     assert lab.sh(daemon.unit, f"cat /proc/{old_pid}/comm").strip() == daemon.process
@@ -517,7 +527,12 @@ def test_a_daemon_killed_with_sigkill_comes_back_and_its_unit_is_active_on_its_o
         recovery = wait_until(lab, daemon.unit, f'pid=$({daemon.pid}) && [ -n "$pid" ] && [ "$pid" != "{old_pid}" ] '
                                                 f'&& kill -0 "$pid" && {daemon.serving}')
         if daemon.service == "bird":  # and the BGP sessions with the ToR up again
-            recovery = wait_until(lab, daemon.unit, "birdc show protocols | grep -q Established", SESSIONS_BACK_S)
+            try:
+                recovery = wait_until(lab, daemon.unit, SESSION_ESTABLISHED, SESSIONS_BACK_S)
+            except AssertionError:  # say what each side sees, in the table
+                reliability.record(request, Row("fault", f"kill -9 bird on {daemon.unit}'s machine", "no session Established: "
+                                                + bgp_sides(lab, daemon.unit), ok=False))
+                raise
     finally:
         pinger.stop()
     sent, lost_echoes = pinger.lost_between(killed_at, time.time())
