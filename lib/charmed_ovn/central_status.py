@@ -44,6 +44,11 @@ def workload_status(
         return ops.MaintenanceStatus(f"left the clusters, being removed; backup in {membership.retired_backup(files)}")
     if no_space := disk.database_space_problem():
         return ops.BlockedStatus(no_space)  # before the daemons it stops and the writes it fails
+    if damaged := disk.damaged_databases():
+        return ops.BlockedStatus(
+            f"database file damaged while the disk was full: {'; '.join(damaged)}; the other members hold the data: "
+            f"juju add-unit {unit.app.name}, then juju remove-unit {unit.name}"
+        )
     if not services.is_installed("ovn-central"):
         return ops.MaintenanceStatus("installing ovn-central")
     if maintenance.is_paused(files):

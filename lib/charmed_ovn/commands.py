@@ -14,3 +14,11 @@ def query(argv: list[str], timeout: float = 15) -> str | None:
     """The command's output, or None when it fails (a server that does not answer)."""
     result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=timeout)
     return result.stdout if result.returncode == 0 else None
+
+
+def failure(argv: list[str], timeout: float = 60) -> str | None:
+    """None when the command succeeds; else what it said (its error output, else its output)."""
+    result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=timeout)
+    if result.returncode == 0:
+        return None
+    return (result.stderr.strip() or result.stdout.strip() or f"exit status {result.returncode}")

@@ -8,11 +8,12 @@ import functools
 import logging
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from charmed_ovn import paths
+from charmed_ovn import paths, raft
+from charmed_ovn.databases import Database
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +71,46 @@ def free_bytes(directory: Path) -> int:
 def database_space_problem() -> str | None:
     """`space_problem` of the database directory, as it is now."""
     return space_problem(paths.OVN_DB_DIR, free_bytes(paths.OVN_DB_DIR))
+
+
+# A database file written while its disk was full can hold a record whose neighbour failed to be
+# written: ovsdb-server goes on from memory, but the file no longer loads ("record 10 advances
+# commit index to 105 but last log index is 104"), and the server's next start fails. So the
+# charm remembers having seen the disk short and, once there is room, has each server write its
+# file anew from memory, then reads the files back.
+SHORT_SPACE_SEEN = "database-disk-was-short"  # in paths.RUNTIME_DIR: RAM, writable on a full disk
+
+
+def _short_space_seen() -> Path:
+    return paths.RUNTIME_DIR / SHORT_SPACE_SEEN
+
+
+def mend_after_short_space(databases: Sequence[Database]) -> None:
+    """While the disk is short, remember it; once there is room again, rewrite each database's
+    file from its server and check it. A file still damaged is remembered for the status (and
+    tried again next hook); a server that does not answer yet is tried again next hook."""
+    seen = _short_space_seen()
+    if database_space_problem() is not None:
+        seen.parent.mkdir(parents=True, exist_ok=True)
+        seen.touch()
+        return
+    if not seen.exists():
+        return
+    if not all(raft.compact(db) for db in databases):
+        return
+    damage = [f"{db.name} ({problem})" for db in databases if (problem := raft.file_damage(db))]
+    if damage:
+        logger.error("database files damaged while the disk was full: %s", "; ".join(damage))
+        seen.write_text("\n".join(damage))
+    else:
+        logger.info("database files rewritten from their servers and whole again after the disk was short")
+        seen.unlink()
+
+
+def damaged_databases() -> list[str]:
+    """The damaged database files the last `mend_after_short_space` found, as it said them."""
+    seen = _short_space_seen()
+    return seen.read_text().splitlines() if seen.exists() else []
 
 
 Handler = TypeVar("Handler", bound=Callable[..., None])

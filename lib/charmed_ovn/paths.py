@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 STATE_DIR = Path("/var/lib/charmed-ovn")
+RUNTIME_DIR = Path("/run/charmed-ovn")  # in RAM: what must not outlive a boot, and must be written on a full disk
 OVN_RUN_DIR = Path("/var/run/ovn")
 OVN_DB_DIR = Path("/var/lib/ovn")
 OVN_LOG_DIR = Path("/var/log/ovn")

@@ -293,3 +293,19 @@ def is_reachable(remote_: str, timeout: float = 2.0) -> bool:
             return True
     except OSError:
         return False
+
+
+def compact(db: Database) -> bool:
+    """Have the running server write its database file anew from what it holds in memory
+    (`ovsdb-server/compact`: a snapshot, then only later records); False when it does not answer."""
+    argv = ["ovn-appctl", "-t", str(db.control_socket), "ovsdb-server/compact", db.name]
+    return commands.query(argv, timeout=120) is not None
+
+
+def file_damage(db: Database) -> str | None:
+    """What `ovsdb-tool check-cluster` finds wrong in the local database file (as it says it);
+    None when the file reads whole, or there is none."""
+    if not db.file.exists():
+        return None
+    damage = commands.failure(["ovsdb-tool", "check-cluster", str(db.file)], timeout=300)
+    return None if damage is None else damage.removeprefix("ovsdb-tool: ").removeprefix(f"{db.file}: ")

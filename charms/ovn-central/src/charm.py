@@ -140,6 +140,7 @@ class OVNCentralCharm(ops.CharmBase):
     def _reconcile(self, _: ops.EventBase) -> None:
         if membership.is_retired(self.files):
             return  # never rejoin: the unit is going away
+        disk.mend_after_short_space(DATABASES)
         if (options := config.applied(self._config, self.files)) is None:
             return  # an invalid option or an ovn-source apt cannot use: collect-status says which; nothing changed
         daemons.install_masked(PACKAGES)

@@ -87,6 +87,9 @@ class FakeDatabase:
     # servers whose removal the raft leader commits while a unit waits for it (a departed
     # unit's leave, a kick): gone from `servers` once someone waits
     removing: set[str] = field(default_factory=set)
+    damage: str | None = None  # what ovsdb-tool check-cluster finds wrong in the file
+    compaction_mends: bool = True  # the server's rewrite of the file from memory leaves it whole
+    compactions: int = 0
 
 
 class FakeMachine(FakeLogLevels):
@@ -129,6 +132,8 @@ class FakeMachine(FakeLogLevels):
             "kick",
             "wait_until_gone",
             "is_reachable",
+            "compact",
+            "file_damage",
         ):
             monkeypatch.setattr(raft, name, getattr(self, name))
         monkeypatch.setattr(listeners, "apply", self.apply_listeners)
@@ -198,6 +203,18 @@ class FakeMachine(FakeLogLevels):
     def local_server_id(self, db: Database) -> str | None:
         fake = self.dbs[db.short]
         return fake.server_id if fake.initialised else None
+
+    def compact(self, db: Database) -> bool:
+        fake = self.dbs[db.short]
+        if not fake.answering:
+            return False
+        fake.compactions += 1
+        if fake.compaction_mends:
+            fake.damage = None
+        return True
+
+    def file_damage(self, db: Database) -> str | None:
+        return self.dbs[db.short].damage
 
     def local_cluster_id(self, db: Database) -> str | None:
         fake = self.dbs[db.short]

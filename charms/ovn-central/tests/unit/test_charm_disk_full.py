@@ -102,3 +102,57 @@ class TestCharmDiskFull:
 
         assert full.unit_status == FULL
         assert out.unit_status == ACTIVE
+
+    def full_then_space_back(self) -> testing.State:
+        """An update-status while the disk is full; then there is room again."""
+        self.machine.free_bytes = 0
+        full = self.ctx.run(self.ctx.on.update_status(), self.member())
+        self.machine.free_bytes = 1024**3
+        return full
+
+    def test_given_a_file_damaged_while_the_disk_was_full_when_space_returns_then_rewritten_and_active(self):
+        state = self.full_then_space_back()
+        self.machine.dbs["sb"].damage = "record 10 advances commit index to 105 but last log index is 104"
+
+        out = self.ctx.run(self.ctx.on.update_status(), state)
+
+        assert out.unit_status == ACTIVE
+        assert [self.machine.dbs[db].compactions for db in ("nb", "sb")] == [1, 1]
+        assert self.machine.dbs["sb"].damage is None
+
+    def test_given_a_file_the_rewrite_does_not_mend_when_space_returns_then_blocked_naming_it_and_the_way_out(self):
+        state = self.full_then_space_back()
+        self.machine.dbs["sb"].damage = "record 10 advances commit index to 105 but last log index is 104"
+        self.machine.dbs["sb"].compaction_mends = False
+
+        out = self.ctx.run(self.ctx.on.update_status(), state)
+
+        assert out.unit_status == testing.BlockedStatus(
+            "database file damaged while the disk was full: OVN_Southbound (record 10 advances commit index to 105 "
+            "but last log index is 104); the other members hold the data: juju add-unit ovn-central, "
+            "then juju remove-unit ovn-central/0"
+        )
+
+    def test_given_a_server_not_answering_when_space_returns_then_the_rewrite_waits_for_a_later_hook(self):
+        state = self.full_then_space_back()
+        self.machine.dbs["sb"].answering = False
+        later = self.ctx.run(self.ctx.on.update_status(), state)
+        self.machine.dbs["sb"].answering = True
+
+        self.ctx.run(self.ctx.on.update_status(), later)
+
+        assert [self.machine.dbs[db].compactions for db in ("nb", "sb")] == [2, 1]
+
+    def test_given_the_disk_never_short_when_hooks_run_then_no_file_is_rewritten(self):
+        state = self.ctx.run(self.ctx.on.update_status(), self.member())
+
+        self.ctx.run(self.ctx.on.config_changed(), state)
+
+        assert [self.machine.dbs[db].compactions for db in ("nb", "sb")] == [0, 0]
+
+    def test_given_the_files_mended_when_a_later_hook_runs_then_they_are_not_rewritten_again(self):
+        state = self.ctx.run(self.ctx.on.update_status(), self.full_then_space_back())
+
+        self.ctx.run(self.ctx.on.update_status(), state)
+
+        assert [self.machine.dbs[db].compactions for db in ("nb", "sb")] == [1, 1]
