@@ -8,6 +8,7 @@ system, not from a file location, keeps pytest's assertion rewriting.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import json
@@ -83,11 +84,21 @@ def machine_guard(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(subprocess, name, _no_commands)
 
 
+@pytest.fixture(autouse=True)
+def libyaml_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scenario reads charmcraft.yaml for every Context, and writes the charm's metadata, config
+    and actions before every event, with PyYAML's pure-Python loader and dumper: most of a charm
+    test's time. The same documents, through libyaml."""
+    monkeypatch.setattr(yaml, "safe_load", functools.partial(yaml.load, Loader=yaml.CSafeLoader))
+    monkeypatch.setattr(yaml, "safe_dump", functools.partial(yaml.dump, Dumper=yaml.CSafeDumper))
+
+
 @pytest.fixture
 def state_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """The charm's state directory (keys, certificates, CSRs) and OVS's system-id file, on disk
     under tmp_path."""
     monkeypatch.setattr(paths, "STATE_DIR", tmp_path)
+    monkeypatch.setattr(paths, "RUNTIME_DIR", tmp_path / "run")
     monkeypatch.setattr(paths, "OVS_SYSTEM_ID_FILE", tmp_path / "etc-openvswitch" / "system-id.conf")
     return tmp_path
 

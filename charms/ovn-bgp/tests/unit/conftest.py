@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.charm_unit import charm_test_suite, machine_guard, state_dir  # noqa: F401 (fixtures)
+from tests.charm_unit import charm_test_suite, libyaml_metadata, machine_guard, state_dir  # noqa: F401 (fixtures)
 
 pytest_pycollect_makemodule = charm_test_suite(__file__, __doc__)
 

@@ -16,7 +16,7 @@ import pytest
 CHARM_DIR = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(CHARM_DIR / "src"), str(CHARM_DIR.parents[1] / "lib"), str(CHARM_DIR.parents[1])]
 
-from tests.charm_unit import charm_test_suite, fake_hostname, machine_guard, state_dir  # noqa: E402, F401
+from tests.charm_unit import charm_test_suite, fake_hostname, libyaml_metadata, machine_guard, state_dir  # noqa: E402, F401
 
 pytest_pycollect_makemodule = charm_test_suite(__file__, __doc__)
 

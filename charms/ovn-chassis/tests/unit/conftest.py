@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.charm_unit import collector, machine_guard, register_package, state_dir  # noqa: F401 (fixtures)
+from tests.charm_unit import collector, libyaml_metadata, machine_guard, register_package, state_dir  # noqa: F401 (fixtures)
 
 PACKAGE = "ovn_chassis_unit_tests"
 register_package(PACKAGE, Path(__file__).resolve().parent, __doc__)
