@@ -24,6 +24,7 @@ import pytest
 import yaml
 from cosl import LZMABase64
 from ops import testing
+from scenario import state as scenario_state
 
 from charmed_ovn import firewall, observability, paths, schema, services, vlog
 from charmed_ovn.databases import Database
@@ -88,9 +89,18 @@ def machine_guard(monkeypatch: pytest.MonkeyPatch) -> None:
 def libyaml_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
     """Scenario reads charmcraft.yaml for every Context, and writes the charm's metadata, config
     and actions before every event, with PyYAML's pure-Python loader and dumper: most of a charm
-    test's time. The same documents, through libyaml."""
+    test's time. Each charm's is read once (the spec is frozen), and written through libyaml."""
     monkeypatch.setattr(yaml, "safe_load", functools.partial(yaml.load, Loader=yaml.CSafeLoader))
     monkeypatch.setattr(yaml, "safe_dump", functools.partial(yaml.dump, Dumper=yaml.CSafeDumper))
+    monkeypatch.setattr(scenario_state._CharmSpec, "autoload", staticmethod(_charm_spec))
+
+
+_AUTOLOAD = scenario_state._CharmSpec.autoload
+
+
+@functools.cache
+def _charm_spec(charm_type: type) -> scenario_state._CharmSpec:
+    return _AUTOLOAD(charm_type)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ here, and so does a results entry or a page that names one that does not exist.
 """
 
 import ast
+import functools
 import re
 import sys
 from pathlib import Path
@@ -23,6 +24,7 @@ sys.path.insert(0, str(DOCS / "_ext"))
 import charm_metadata  # noqa: E402  (docs/_ext is not a package)
 
 CHARMS = charm_metadata.charm_names()
+metadata_of = functools.cache(charm_metadata.load)  # each charmcraft.yaml read once, not per case
 # Applications in the bundles and the docs, and the charm each one runs.
 APPLICATION_CHARMS = {**{charm: charm for charm in CHARMS}, "ovn-gateway": "ovn-chassis"}
 
@@ -38,7 +40,7 @@ def directive_charms(page: str, directive: str) -> list[str]:
 
 def documented_actions(charm: str) -> dict[str, list[str]]:
     """action -> the parameters the rendered actions reference lists for it."""
-    rendered = charm_metadata.actions_markdown(charm, charm_metadata.load(charm), charm_metadata.load_action_results())
+    rendered = charm_metadata.actions_markdown(charm, metadata_of(charm), charm_metadata.load_action_results())
     sections = re.split(rf"^\({re.escape(charm)}-action-([\w-]+)\)=$", rendered, flags=re.MULTILINE)[1:]
     return {
         action: re.findall(r"^- `([^`]+)` \(", body.split("Results:")[0], flags=re.MULTILINE)
@@ -64,13 +66,13 @@ def test_each_reference_page_renders_every_charm_and_no_other(page, directive):
 
 @pytest.mark.parametrize("charm", CHARMS)
 def test_every_config_option_is_in_the_reference_and_nothing_else(charm):
-    metadata = charm_metadata.load(charm)
+    metadata = metadata_of(charm)
     assert first_column_names(charm_metadata.config_markdown(metadata)) == list(charm_metadata.options(metadata))
 
 
 @pytest.mark.parametrize("charm", CHARMS)
 def test_every_action_and_parameter_is_in_the_reference_and_nothing_else(charm):
-    expected = {name: list(action.get("params") or {}) for name, action in charm_metadata.actions(charm_metadata.load(charm)).items()}
+    expected = {name: list(action.get("params") or {}) for name, action in charm_metadata.actions(metadata_of(charm)).items()}
     assert documented_actions(charm) == expected
 
 
@@ -78,13 +80,13 @@ def test_every_action_and_parameter_is_in_the_reference_and_nothing_else(charm):
 def test_every_action_has_its_results_written_and_no_other_action_has(charm):
     results = charm_metadata.load_action_results()
     assert set(results) == set(CHARMS)
-    assert sorted(results[charm]) == sorted(charm_metadata.actions(charm_metadata.load(charm)))
+    assert sorted(results[charm]) == sorted(charm_metadata.actions(metadata_of(charm)))
     assert all(results[charm].values()), "an action with no results documented"
 
 
 @pytest.mark.parametrize("charm", CHARMS)
 def test_every_endpoint_and_binding_is_in_the_reference_and_nothing_else(charm):
-    metadata = charm_metadata.load(charm)
+    metadata = metadata_of(charm)
     declared = [name for name, _, _ in charm_metadata.endpoints(metadata)] + list(metadata.get("extra-bindings") or {})
     assert first_column_names(charm_metadata.endpoints_markdown(metadata)) == declared
     assert "cos-agent" in declared  # the observability contract: every charm provides it
@@ -102,7 +104,7 @@ def test_every_juju_config_in_the_docs_names_a_real_option():
     wrong = []
     for page, match in commands(r"juju config (ovn-[\w-]+)((?: [\w-]+=\S*)+)"):
         charm = APPLICATION_CHARMS.get(match[1])
-        known = charm_metadata.options(charm_metadata.load(charm)) if charm else {}
+        known = charm_metadata.options(metadata_of(charm)) if charm else {}
         wrong += [f"{page}: {match[0]}" for key in re.findall(r" ([\w-]+)=", match[2]) if key not in known]
     assert not wrong
     assert commands(r"juju config (ovn-[\w-]+)((?: [\w-]+=\S*)+)"), "the pattern finds nothing: is it still right?"
@@ -112,7 +114,7 @@ def test_every_juju_run_in_the_docs_names_a_real_action_and_parameters():
     wrong = []
     for page, match in commands(r"juju run (ovn-[\w-]+)/\S+ ([\w-]+)((?: [\w-]+=\S*)*)"):
         charm = APPLICATION_CHARMS.get(match[1])
-        action = charm_metadata.actions(charm_metadata.load(charm)).get(match[2]) if charm else None
+        action = charm_metadata.actions(metadata_of(charm)).get(match[2]) if charm else None
         if action is None:
             wrong.append(f"{page}: {match[0]}")
             continue
