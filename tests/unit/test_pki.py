@@ -282,6 +282,26 @@ def test_is_signed_by_itself_is_true_for_a_self_signed_ca(ca):
     assert pki.is_signed_by(ca[0], ca[0])
 
 
+def test_names_as_issuer_the_signing_ca(csr, ca):
+    assert pki.names_as_issuer(pki.sign(csr, *ca, now=NOW), ca[0])
+
+
+def test_names_as_issuer_not_another_ca_with_the_same_name(csr, ca, other_ca):
+    assert _x509(ca[0]).subject == _x509(other_ca[0]).subject  # only the key identifier tells them apart
+    assert not pki.names_as_issuer(pki.sign(csr, *ca, now=NOW), other_ca[0])
+
+
+def test_names_as_issuer_a_foreign_ca_without_a_subject_key_identifier(csr):
+    rsa_ca, rsa_key = _foreign_ca(rsa.generate_private_key(public_exponent=65537, key_size=2048), hashes.SHA256())
+    issued = pki.sign(csr, rsa_ca, rsa_key, now=NOW)
+    assert pki.names_as_issuer(issued, rsa_ca)  # the identifier is the CA's key's, as RFC 5280 derives it
+    assert not pki.names_as_issuer(issued, _foreign_ca(rsa.generate_private_key(public_exponent=65537, key_size=2048), hashes.SHA256())[0])
+
+
+def test_names_as_issuer_is_false_for_a_certificate_without_an_authority_key_identifier(ca):
+    assert not pki.names_as_issuer(_foreign_ca(ec.generate_private_key(ec.SECP256R1()), hashes.SHA256())[0], ca[0])
+
+
 def test_same_public_key_for_the_csr_it_was_issued_for(csr, ca):
     assert pki.same_public_key(pki.sign(csr, *ca, now=NOW), csr)
 

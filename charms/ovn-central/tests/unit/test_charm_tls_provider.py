@@ -101,6 +101,24 @@ class TestCharmTLSProvider:
         assert len(self.issued(first)) == 1
         assert self.issued(second) == self.issued(first)
 
+    def test_given_a_csr_withdrawn_when_relation_changed_then_its_certificate_goes_and_the_others_stay(self):
+        kept, withdrawn = requirer_csr("compute-1"), requirer_csr("compute-2", "10.0.1.6")
+        state = self.state((kept, False), (withdrawn, False))
+        both = self.ctx.run(self.ctx.on.relation_changed(relation(state, "certificates"), remote_unit=0), state)
+        certificates = relation(both, "certificates")
+        asks_one = testing.Relation("certificates", id=certificates.id, remote_app_name="ovn-chassis",
+                                    remote_units_data={0: requirer_databag((kept, False))},
+                                    local_app_data=certificates.local_app_data)
+        state = testing.State(leader=True, relations={relation(both, "cluster"), asks_one}, secrets=both.secrets, networks=networks())
+
+        out = self.ctx.run(self.ctx.on.relation_changed(asks_one, remote_unit=0), state)
+
+        assert len(self.issued(both)) == 2
+        assert [entry["certificate_signing_request"].strip() for entry in self.issued(out)] == [kept.strip()]
+        assert self.issued(out)[0]["certificate"] == next(
+            entry["certificate"] for entry in self.issued(both) if entry["certificate_signing_request"].strip() == kept.strip()
+        )
+
     def test_given_requirer_csr_when_non_leader_reconciles_then_nothing_issued(self):
         state = self.state((requirer_csr("compute-1"), False), leader=False)
 
