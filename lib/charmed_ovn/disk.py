@@ -107,6 +107,11 @@ def mend_after_short_space(databases: Sequence[Database]) -> None:
         seen.unlink()
 
 
+def forget_short_space() -> None:
+    """The unit is going away: nothing of it stays in /run."""
+    _short_space_seen().unlink(missing_ok=True)
+
+
 def damaged_databases() -> list[str]:
     """The damaged database files the last `mend_after_short_space` found, as it said them."""
     seen = _short_space_seen()

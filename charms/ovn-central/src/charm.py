@@ -249,6 +249,7 @@ class OVNCentralCharm(ops.CharmBase):
         firewall.remove(firewall.CENTRAL_TABLE, self.files)
         services.configure_source("", self.files)
         backup.remove_state_except_backups(self.files)
+        disk.forget_short_space()
 
     # --- actions ---------------------------------------------------------------------------
 

@@ -156,3 +156,10 @@ class TestCharmDiskFull:
         self.ctx.run(self.ctx.on.update_status(), state)
 
         assert [self.machine.dbs[db].compactions for db in ("nb", "sb")] == [1, 1]
+
+    def test_given_the_disk_seen_full_when_the_unit_is_removed_then_nothing_of_it_stays_in_run(self, state_dir):
+        state = self.full_then_space_back()
+
+        self.ctx.run(self.ctx.on.remove(), state)
+
+        assert not (state_dir / "run").exists() or list((state_dir / "run").iterdir()) == []
