@@ -304,8 +304,11 @@ def compact(db: Database) -> bool:
 
 def file_damage(db: Database) -> str | None:
     """What `ovsdb-tool check-cluster` finds wrong in the local database file (as it says it);
-    None when the file reads whole, or there is none."""
+    None when the file reads whole, or there is none. The running server may be appending a
+    record as the file is read: only what two readings find is damage."""
     if not db.file.exists():
         return None
-    damage = commands.failure(["ovsdb-tool", "check-cluster", str(db.file)], timeout=300)
-    return None if damage is None else damage.removeprefix("ovsdb-tool: ").removeprefix(f"{db.file}: ")
+    check = ["ovsdb-tool", "check-cluster", str(db.file)]
+    if commands.failure(check, timeout=300) is None or (damage := commands.failure(check, timeout=300)) is None:
+        return None
+    return damage.removeprefix("ovsdb-tool: ").removeprefix(f"{db.file}: ")
