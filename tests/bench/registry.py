@@ -38,5 +38,11 @@ BENCHMARKS = {
             "the ovn-central leader's hook when one more chassis joins `certificates` (ops.testing, real signing)"
             " against signing one CSR",
         ),
+        Benchmark(
+            "failover",
+            "failover",
+            "the gap in Northbound writes when the raft leader's machine is killed (lab), against the election timer,"
+            " 16 s then 1 s",
+        ),
     )
 }
