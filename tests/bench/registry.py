@@ -44,5 +44,11 @@ BENCHMARKS = {
             "the gap in Northbound writes when the raft leader's machine is killed (lab), against the election timer,"
             " 16 s then 1 s",
         ),
+        Benchmark(
+            "noop-hooks",
+            "noop_hooks",
+            "daemon restarts and file writes of every hook kind on a settled model of the three charms (lab):"
+            " must be 0; against the update-status round",
+        ),
     )
 }

@@ -156,12 +156,12 @@ SERVICES = {
     "ovn-bgp": ("bird",),
 }
 ALL_SERVICES = [service for services in SERVICES.values() for service in services]
+MANAGED_DIRS = "/var/lib/charmed-ovn /etc/systemd/system /usr/local/bin /etc/bird /etc/default"  # what the charms write
 MACHINE_FINGERPRINT = (
     # every file the charms manage, by content
     # (not config-seen.json: the security log's memory of the options set, which must change
     # when an operator sets one, refused or not)
-    "find /var/lib/charmed-ovn /etc/systemd/system /usr/local/bin /etc/bird /etc/default -type f "
-    "-not -name '*.log' -not -name config-seen.json 2>/dev/null | sort | xargs sha256sum; "
+    f"find {MANAGED_DIRS} -type f -not -name '*.log' -not -name config-seen.json 2>/dev/null | sort | xargs sha256sum; "
     "echo; ovs-vsctl show; ovs-vsctl get Open_vSwitch . external_ids other_config; ovs-vsctl get-ssl; "
     "{ ip -o link | sed 's/ qlen [0-9]*//'; ip rule; ip -4 route show table all; ip -6 route show table all; } "
     "| grep -v ' vm-'"  # the lab's VM plugs: their link-local routes come and go on the kernel's own time
@@ -207,20 +207,27 @@ def differences(before: dict[str, str], after: dict[str, str]) -> list[str]:
 # --- idempotency -----------------------------------------------------------------------------
 
 
-def queue_every_hook(lab: ReliabilityLab) -> int:
-    """Every kind of hook a settled unit can get, queued once on every unit of the model: the
-    lifecycle hooks, its leadership hook, and relation-changed on each of its relations (about
-    one remote unit: the hook is the same for each). How many were queued."""
+# "leadership": leader-elected on the leader, leader-settings-changed on the others
+HOOK_KINDS = ("install", "config_changed", "start", "upgrade_charm", "update_status", "leadership", "relation_changed")
+
+
+def queue_every_hook(lab: ReliabilityLab, kinds: tuple[str, ...] = HOOK_KINDS) -> int:
+    """Every kind of hook a settled unit can get (of `kinds`), queued once on every unit of the
+    model: the lifecycle hooks, its leadership hook, and relation-changed on each of its
+    relations (about one remote unit: the hook is the same for each). How many were queued."""
     queued = 0
     with open_model(lab.model) as model:
         for unit in list(model.units):
             leader = model.apps[model.app_of(unit)]["leader"] == unit
-            for kind in ("install", "config_changed", "start", "upgrade_charm", "update_status",
-                         "leader_elected" if leader else "leader_settings_changed"):
-                model._queue(unit, {"kind": kind})
-            for rid, relation in model.data["relations"].items():
-                if unit in relation["members"] and relation["seen"][unit]:
-                    model._queue(unit, {"kind": "relation_changed", "relation_id": rid, "remote_unit": relation["seen"][unit][0]})
+            for kind in kinds:
+                if kind == "leadership":
+                    model._queue(unit, {"kind": "leader_elected" if leader else "leader_settings_changed"})
+                elif kind == "relation_changed":
+                    for rid, relation in model.data["relations"].items():
+                        if unit in relation["members"] and relation["seen"][unit]:
+                            model._queue(unit, {"kind": kind, "relation_id": rid, "remote_unit": relation["seen"][unit][0]})
+                else:
+                    model._queue(unit, {"kind": kind})
             queued += len(model.units[unit]["queue"])
     return queued
 
