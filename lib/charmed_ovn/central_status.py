@@ -45,10 +45,7 @@ def workload_status(
     if no_space := disk.database_space_problem():
         return ops.BlockedStatus(no_space)  # before the daemons it stops and the writes it fails
     if damaged := disk.damaged_databases():
-        return ops.BlockedStatus(
-            f"database file damaged while the disk was full: {'; '.join(damaged)}; the other members hold the data: "
-            f"juju add-unit {unit.app.name}, then juju remove-unit {unit.name}"
-        )
+        return damaged_status(damaged, unit)
     if not services.is_installed("ovn-central"):
         return ops.MaintenanceStatus("installing ovn-central")
     if maintenance.is_paused(files):
@@ -70,6 +67,8 @@ def workload_status(
     try:
         roles = membership.member_roles()
     except membership.NotMemberError as e:
+        if damaged := membership.damaged_files():
+            return damaged_status(damaged, unit)
         return ops.WaitingStatus(str(e))
     if (northd := daemons.northd_state()) is None:
         return ops.WaitingStatus("ovn-northd is not running")
@@ -84,3 +83,11 @@ def workload_status(
     if problem := firewall.problem(firewall.CENTRAL_TABLE, files):
         warnings.append(f"firewall not applied: {problem}")
     return ops.ActiveStatus("; ".join([", ".join([*roles, f"northd {northd}"]), *filter(None, warnings)]))
+
+
+def damaged_status(damaged: list[str], unit: ops.Unit) -> ops.BlockedStatus:
+    """A database file that does not load: the cluster's other members hold its data."""
+    return ops.BlockedStatus(
+        f"database file damaged: {'; '.join(damaged)}; the other members hold the data: "
+        f"juju add-unit {unit.app.name}, then juju remove-unit {unit.name}"
+    )

@@ -151,6 +151,14 @@ def member_roles() -> list[str]:
     return roles
 
 
+def damaged_files() -> list[str]:
+    """The databases whose server does not answer because its file no longer loads (a write
+    that failed half-way on a full disk the charm did not see), as `ovsdb-tool check-cluster`
+    says it."""
+    return [f"{db.name} ({damage})" for db in DATABASES
+            if raft.cluster_status(db) is None and (damage := raft.file_damage(db))]
+
+
 def step_election_timer(db: Database, target_ms: int) -> None:
     """On the raft leader, step the election timer towards `target_ms`, each step confirmed
     before the next (raft accepts at most doubling or halving per change)."""

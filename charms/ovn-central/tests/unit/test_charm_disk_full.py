@@ -128,7 +128,7 @@ class TestCharmDiskFull:
         out = self.ctx.run(self.ctx.on.update_status(), state)
 
         assert out.unit_status == testing.BlockedStatus(
-            "database file damaged while the disk was full: OVN_Southbound (record 10 advances commit index to 105 "
+            "database file damaged: OVN_Southbound (record 10 advances commit index to 105 "
             "but last log index is 104); the other members hold the data: juju add-unit ovn-central, "
             "then juju remove-unit ovn-central/0"
         )
@@ -163,3 +163,21 @@ class TestCharmDiskFull:
         self.ctx.run(self.ctx.on.remove(), state)
 
         assert not (state_dir / "run").exists() or list((state_dir / "run").iterdir()) == []
+
+    def test_given_a_server_down_on_a_file_that_does_not_load_when_update_status_then_blocked_naming_it(self):
+        self.machine.dbs["sb"].answering = False
+        self.machine.dbs["sb"].damage = "record 10 advances commit index to 105 but last log index is 104"
+
+        out = self.ctx.run(self.ctx.on.update_status(), self.member())
+
+        assert out.unit_status == testing.BlockedStatus(
+            "database file damaged: OVN_Southbound (record 10 advances commit index to 105 but last log index is 104); "
+            "the other members hold the data: juju add-unit ovn-central, then juju remove-unit ovn-central/0"
+        )
+
+    def test_given_a_server_down_on_a_whole_file_when_update_status_then_waiting_for_it(self):
+        self.machine.dbs["sb"].answering = False
+
+        out = self.ctx.run(self.ctx.on.update_status(), self.member())
+
+        assert out.unit_status == testing.WaitingStatus("ovn-ovsdb-server-sb is not answering")
