@@ -30,7 +30,7 @@ from tests.functional.test_reliability import (
     writer_rows,
 )
 
-MODEL = "bench-failover"
+MODEL = "failover"
 TIMERS_S = (16, 1)
 MAX_KILLS = 3  # per timer: each kill is a machine restart and a rejoin (about a minute)
 

@@ -32,7 +32,7 @@ from tests.functional.test_reliability import (
     queue_every_hook,
 )
 
-MODEL = "bench-noop"
+MODEL = "noop"
 MTIMES = f"find {MANAGED_DIRS} -type f -not -name '*.log' -printf '%T@ %p\\n' 2>/dev/null"
 
 
