@@ -50,5 +50,11 @@ BENCHMARKS = {
             "daemon restarts and file writes of every hook kind on a settled model of the three charms (lab):"
             " must be 0; against the update-status round",
         ),
+        Benchmark(
+            "hook-cost",
+            "hook_cost",
+            "update-status of a settled unit of each charm, the packed charm's dispatch (lab), against"
+            ' python3 -c "import ops"',
+        ),
     )
 }

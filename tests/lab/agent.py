@@ -34,6 +34,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import time
 import traceback
 import uuid
 import zipfile
@@ -248,9 +249,11 @@ def run_hook(context_path: Path) -> None:
     # nobody reads would fill and stall the hook.
     with tempfile.TemporaryFile() as output:
         try:
+            started = time.monotonic()
             dispatch = subprocess.Popen(["./dispatch"], cwd=context["charm_dir"], env=env, stdin=subprocess.DEVNULL,
                                         stdout=output, stderr=subprocess.STDOUT)
             returncode = tools.serve_until_exit(dispatch)
+            dispatch_seconds = time.monotonic() - started  # the hook as the charm costs it (benchmarks)
         finally:
             tools.close()
         output.seek(0)
@@ -271,7 +274,7 @@ def run_hook(context_path: Path) -> None:
     with context_path.open("r+") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         outcome = json.load(handle)
-        outcome.update(exit_code=run.returncode, output=hook_log[-OUTPUT_TAIL:])
+        outcome.update(exit_code=run.returncode, output=hook_log[-OUTPUT_TAIL:], dispatch_seconds=round(dispatch_seconds, 4))
         handle.seek(0)
         handle.truncate()
         json.dump(outcome, handle)

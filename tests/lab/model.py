@@ -1246,7 +1246,8 @@ class Model:
             machine.run(["rm", "-f", context])
         output = outcome["output"] if outcome else ""
         with (model_dir(self.name) / "agents.log").open("a") as log:
-            log.write(f"== {unit} {request['event']['kind']} rc={run.returncode}\n{run.stdout}{run.stderr}{output}")
+            took = f" dispatch={outcome['dispatch_seconds']}s" if outcome else ""
+            log.write(f"== {unit} {request['event']['kind']} rc={run.returncode}{took}\n{run.stdout}{run.stderr}{output}")
         if outcome is None:
             return {"ok": False, "error": f"agent exited {run.returncode}: {(run.stdout + run.stderr)[-2000:]}"}
         ok = outcome["exit_code"] == 0
