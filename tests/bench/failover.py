@@ -13,22 +13,13 @@ The writer, the kill and the gap are the reliability suite's (tests/functional/t
 
 from __future__ import annotations
 
-import time
-
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from charmed_ovn import databases
 from tests.bench import report
 from tests.bench.registry import Options
 from tests.functional.conftest import BUNDLE, model_name
-from tests.functional.test_reliability import (
-    CENTRALS,
-    ReliabilityLab,
-    Writer,
-    longest_gap,
-    nb_leader,
-    writer_rows,
-)
+from tests.functional.test_reliability import CENTRALS, ReliabilityLab, kill_the_nb_leader_under_a_writer
 
 MODEL = "failover"
 TIMERS_S = (16, 1)
@@ -48,27 +39,13 @@ def election_timer_everywhere(lab: ReliabilityLab, timer_s: int) -> None:
 
 def one_kill(lab: ReliabilityLab) -> tuple[float, int, int]:
     """Kill the Northbound leader's machine under the writer: (gap s, writes acknowledged, lost)."""
-    leader = nb_leader(lab)
-    writer_unit = next(unit for unit in CENTRALS if unit != leader)
-    writer = Writer(lab, writer_unit)
-    writer.wait_for_writes(20)
-    killed_at = time.time()
-    dead = lab.machine_of(leader)
-    lab.run("kill-machine", dead)
-    try:
-        try:
-            writer.wait_for_writes(len(writer.acknowledged()) + 20)
-        finally:
-            acked = writer.stop()
-        present = writer_rows(lab, writer_unit)
-    finally:
-        lab.run("restart-machine", dead)
+    kill = kill_the_nb_leader_under_a_writer(lab)
     lab.wait_active()
-    names = [name for name in lab.sh(writer_unit, "ovn-nbctl --bare --columns=name list Logical_Switch").split()
+    names = [name for name in lab.sh(kill.writer_unit, "ovn-nbctl --bare --columns=name list Logical_Switch").split()
              if name.startswith("writer-")]
     if names:  # the next writer numbers its rows from 0 again
-        lab.sh(writer_unit, "ovn-nbctl " + " -- ".join(f"ls-del {name}" for name in names))
-    return longest_gap(acked, killed_at), len(acked), sum(1 for i, _ in acked if i not in present)
+        lab.sh(kill.writer_unit, "ovn-nbctl " + " -- ".join(f"ls-del {name}" for name in names))
+    return kill.gap, len(kill.acked), sum(1 for i, _ in kill.acked if i not in kill.present)
 
 
 def run(options: Options) -> report.Result:

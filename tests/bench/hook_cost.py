@@ -19,7 +19,7 @@ from pathlib import Path
 from tests.bench import report
 from tests.bench.registry import Options
 from tests.functional.conftest import model_name
-from tests.functional.test_reliability import ReliabilityLab, cable_the_tor, make_bundle
+from tests.functional.test_reliability import ReliabilityLab, deploy_three_charms
 from tests.lab.model import model_dir
 
 MODEL = "hookcost"
@@ -67,9 +67,7 @@ def run(options: Options) -> report.Result:
     lab.run("destroy", check=False)
     try:
         with tempfile.TemporaryDirectory() as directory:
-            lab.run("deploy", str(make_bundle(Path(directory))), "--config", "update-status-hook-interval=5m")
-        cable_the_tor(lab)
-        lab.wait_active()
+            deploy_three_charms(lab, Path(directory))
         lab.settle()
         units = {charm: f"{charm}/{MACHINE}" for charm in CHARMS}
         baseline = report.Timing(f'python3 -c "{IMPORT_OPS}" (the charm\'s vendored ops)',

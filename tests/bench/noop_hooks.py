@@ -26,8 +26,7 @@ from tests.functional.test_reliability import (
     MACHINES,
     MANAGED_DIRS,
     ReliabilityLab,
-    cable_the_tor,
-    make_bundle,
+    deploy_three_charms,
     pids,
     queue_every_hook,
 )
@@ -60,9 +59,7 @@ def run(options: Options) -> report.Result:
     rounds: dict[str, report.Timing] = {}
     try:
         with tempfile.TemporaryDirectory() as directory:
-            lab.run("deploy", str(make_bundle(Path(directory))), "--config", "update-status-hook-interval=5m")
-        cable_the_tor(lab)
-        lab.wait_active()
+            deploy_three_charms(lab, Path(directory))
         lab.settle()
         for kind in HOOK_KINDS:
             before = snapshot(lab)

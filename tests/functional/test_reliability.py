@@ -129,15 +129,20 @@ def cable_the_tor(lab: ReliabilityLab) -> None:
     lab.sh(lab.tor, bgp_fabric.tor_setup_script("tor1"))
 
 
+def deploy_three_charms(lab: ReliabilityLab, directory: Path) -> None:
+    """The suite's model (`make_bundle`, bundle file in `directory`) deployed, the ToR cabled,
+    every unit active."""
+    lab.run("deploy", str(make_bundle(directory)), "--config", f"update-status-hook-interval={UPDATE_STATUS_INTERVAL}")
+    cable_the_tor(lab)
+    lab.wait_active()
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReliabilityLab]:
     lab = ReliabilityLab(model_name(MODEL))
     lab.run("destroy", check=False)
     try:
-        lab.run("deploy", str(make_bundle(tmp_path_factory.mktemp(lab.model))),
-                "--config", f"update-status-hook-interval={UPDATE_STATUS_INTERVAL}")
-        cable_the_tor(lab)
-        lab.wait_active()
+        deploy_three_charms(lab, tmp_path_factory.mktemp(lab.model))
         lab.run("vm-add", VM_A[0], "--chassis", CHASSIS[1], "--switch", "rel", "--ip", f"{VM_A[1]}/24")
         lab.run("vm-add", VM_B[0], "--chassis", CHASSIS[2], "--switch", "rel", "--ip", f"{VM_B[1]}/24")
         first_echo(VM_A[0], VM_B[1])
@@ -698,8 +703,20 @@ def longest_gap(acked: list[tuple[int, float]], after: float) -> float:
     return max((b - a for a, b in zip(times, times[1:], strict=False) if b >= after), default=0.0)
 
 
-def test_the_nb_leaders_machine_killed_writes_resume_within_the_election_timer(lab: ReliabilityLab, request: pytest.FixtureRequest):
-    lab.wait_active()  # from a settled model, whatever the fault before left
+@dataclass(frozen=True)
+class LeaderKill:
+    """What a writer saw when the Northbound leader's machine was killed under it."""
+
+    leader: str
+    writer_unit: str
+    acked: list[tuple[int, float]]  # (row, time) of each acknowledged write
+    gap: float  # the longest pause between acknowledged writes after the kill, s
+    present: set[int]  # the writer's rows in the writer's machine's Northbound afterwards
+
+
+def kill_the_nb_leader_under_a_writer(lab: ReliabilityLab) -> LeaderKill:
+    """A writer on a follower commits; the leader's machine is killed; 20 more writes are waited
+    for. The machine is started again whatever happened (its rejoin is not waited for)."""
     leader = nb_leader(lab)
     writer_unit = next(unit for unit in CENTRALS if unit != leader)
     writer = Writer(lab, writer_unit)
@@ -712,10 +729,15 @@ def test_the_nb_leaders_machine_killed_writes_resume_within_the_election_timer(l
             writer.wait_for_writes(len(writer.acknowledged()) + 20)
         finally:
             acked = writer.stop()
-        gap = longest_gap(acked, killed_at)
-        present = writer_rows(lab, writer_unit)
-    finally:  # the dead machine comes back whatever happened: the faults after need all three
+        return LeaderKill(leader, writer_unit, acked, longest_gap(acked, killed_at), writer_rows(lab, writer_unit))
+    finally:  # the dead machine comes back whatever happened: what follows needs all three
         lab.run("restart-machine", dead)
+
+
+def test_the_nb_leaders_machine_killed_writes_resume_within_the_election_timer(lab: ReliabilityLab, request: pytest.FixtureRequest):
+    lab.wait_active()  # from a settled model, whatever the fault before left
+    kill = kill_the_nb_leader_under_a_writer(lab)
+    leader, acked, gap, present = kill.leader, kill.acked, kill.gap, kill.present
     missing = sorted(i for i, _ in acked if i not in present)
     reliability.record(request, Row(
         "fault", f"the Northbound raft leader's machine ({leader}) killed, a writer committing every 100 ms",
